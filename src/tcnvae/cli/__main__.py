@@ -1,0 +1,5 @@
+import sys
+
+from tcnvae.cli import main
+
+sys.exit(main())

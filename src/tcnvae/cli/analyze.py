@@ -1,0 +1,10 @@
+"""`tcnvae analyze`."""
+
+from __future__ import annotations
+
+from tcnvae.cli import not_built
+
+
+def register(sub) -> None:
+    p = sub.add_parser("analyze", help="analyze (not built yet)")
+    p.set_defaults(func=not_built("analyze"))

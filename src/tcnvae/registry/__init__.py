@@ -1,0 +1,1 @@
+"""The model registry: versioned, checksummed releases under models/<name>/v<semver>/."""

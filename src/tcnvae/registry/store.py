@@ -1,0 +1,221 @@
+"""Releases, references and aliases: models/<name>/v<semver>/ and models/<name>/aliases.json.
+
+A release is written into a hidden temporary folder and renamed into place, so a crash never
+leaves half a version; released files are never modified. The one exception is `export/`,
+an add-only folder that `tcnvae export` fills, extending SHA256SUMS atomically.
+Every load path opens a release through `Registry.open`, which verifies checksums first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tcnvae.errors import TcnvaeError
+from tcnvae.registry.checksums import SUMS_FILE, compute_sums, read_sums, sha256_file, verify_folder, write_sums
+
+log = logging.getLogger(__name__)
+
+SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+ALIASES_FILE = "aliases.json"
+CHANGELOG = "CHANGELOG.md"
+# Files a run directory must provide, copied verbatim into the release.
+RUN_FILES = ("model_config.json", "normalization.json", "labels.json", "eval_metrics.json",
+             "motifs.json", "train_config.json")
+WEIGHTS_FULL = "full.safetensors"
+WEIGHTS_ENCODER = "encoder.safetensors"
+SAMPLES = ("samples/calibration.npy", "samples/heldout.npz")
+
+
+class RegistryError(TcnvaeError):
+    """A bad reference, version, or a release that fails verification (names what and where)."""
+
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    m = SEMVER.match(text)
+    if not m:
+        raise RegistryError(f"malformed version {text!r}: expected MAJOR.MINOR.PATCH, e.g. 1.2.0")
+    return int(m[1]), int(m[2]), int(m[3])
+
+
+def format_version(v: tuple[int, int, int]) -> str:
+    return f"v{v[0]}.{v[1]}.{v[2]}"
+
+
+def bump(v: tuple[int, int, int], part: str) -> tuple[int, int, int]:
+    if part == "major":
+        return v[0] + 1, 0, 0
+    if part == "minor":
+        return v[0], v[1] + 1, 0
+    if part == "patch":
+        return v[0], v[1], v[2] + 1
+    raise RegistryError(f"unknown bump {part!r}: use major, minor or patch")
+
+
+@dataclass(frozen=True)
+class Release:
+    """A verified release folder and what is needed to run it."""
+
+    path: Path
+    name: str
+    version: str  # "v1.2.3"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.path / "export"
+
+    def read_json(self, filename: str) -> dict:
+        return json.loads((self.path / filename).read_text())
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.read_json("labels.json")["labels"])
+
+    @property
+    def weights_sha256(self) -> str:
+        return read_sums(self.path)[WEIGHTS_ENCODER]
+
+    def normalizer(self):
+        from tcnvae.data.normalize import Normalizer
+
+        return Normalizer.load(self.path / "normalization.json")
+
+    def load_model(self, full: bool = False):
+        """TCNVAE in eval mode from safetensors (the encoder file unless full=True)."""
+        from tcnvae.model.checkpoint import load_model
+
+        path = self.path / (WEIGHTS_FULL if full else WEIGHTS_ENCODER)
+        model, _ = load_model(path, strict=full)
+        return model
+
+    def load_encoder(self):
+        from tcnvae.model.vae import DeployableEncoder
+
+        return DeployableEncoder(self.load_model()).eval()
+
+
+class Registry:
+    def __init__(self, root: str | Path = "models") -> None:
+        self.root = Path(root)
+
+    # -- references -------------------------------------------------------------------
+    def versions(self, name: str) -> list[str]:
+        folder = self.root / name
+        if not folder.is_dir():
+            return []
+        found = [p.name for p in folder.iterdir() if p.is_dir() and SEMVER.match(p.name) and p.name.startswith("v")]
+        return sorted(found, key=parse_version)
+
+    def aliases(self, name: str) -> dict[str, str]:
+        path = self.root / name / ALIASES_FILE
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def resolve(self, ref: str) -> tuple[str, str]:
+        """`name@vX.Y.Z`, `name@alias` or `name` (its champion, else its latest) -> (name, version)."""
+        name, _, tag = ref.partition("@")
+        if not NAME.match(name):
+            raise RegistryError(f"malformed reference {ref!r}: expected name@vX.Y.Z or name@alias")
+        versions = self.versions(name)
+        if not versions:
+            raise RegistryError(f"no model named {name!r} in {self.root}")
+        if not tag:
+            tag = "champion" if "champion" in self.aliases(name) else versions[-1]
+        if SEMVER.match(tag):
+            version = format_version(parse_version(tag))
+        elif tag in self.aliases(name):
+            version = self.aliases(name)[tag]
+        else:
+            raise RegistryError(f"{name} has no version or alias {tag!r}; versions {versions}, "
+                                f"aliases {sorted(self.aliases(name))}")
+        if version not in versions:
+            raise RegistryError(f"{name}@{version} is not in {self.root}")
+        return name, version
+
+    def open(self, ref: str, verify: bool = True) -> Release:
+        name, version = self.resolve(ref)
+        release = Release(self.root / name / version, name, version)
+        if verify:
+            report = verify_folder(release.path)
+            if not report.ok:
+                raise RegistryError(f"{release.ref} failed verification in {release.path}: "
+                                    + "; ".join(report.problems()))
+        return release
+
+    # -- writing ------------------------------------------------------------------------
+    def next_version(self, name: str, part: str = "minor") -> str:
+        versions = self.versions(name)
+        if not versions:
+            return "v0.1.0"
+        return format_version(bump(parse_version(versions[-1]), part))
+
+    def publish(self, staging: Path, name: str, version: str, summary: str) -> Release:
+        """Checksum a fully written staging folder and rename it into place as name/version."""
+        if not NAME.match(name):
+            raise RegistryError(f"malformed model name {name!r}")
+        version = format_version(parse_version(version))
+        target = self.root / name / version
+        if target.exists():
+            raise RegistryError(f"{name}@{version} already exists at {target}; released versions are never modified")
+        write_sums(staging, compute_sums(staging))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, target)  # atomic on one filesystem: all of the version or none
+        self._append_changelog(name, version, summary)
+        log.info("released %s@%s at %s", name, version, target)
+        return Release(target, name, version)
+
+    def staging_dir(self, name: str) -> Path:
+        (self.root / name).mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=self.root / name, prefix=".staging-"))
+
+    def promote(self, ref: str, alias: str) -> str:
+        if not re.match(r"^[a-z][a-z0-9_\-]{0,31}$", alias) or SEMVER.match(alias):
+            raise RegistryError(f"malformed alias {alias!r}")
+        name, version = self.resolve(ref)
+        self.open(f"{name}@{version}")  # never point an alias at a release that fails verification
+        aliases = {**self.aliases(name), alias: version}
+        _atomic_write_text(self.root / name / ALIASES_FILE, json.dumps(aliases, indent=2, sort_keys=True) + "\n")
+        return version
+
+    def add_files(self, release: Release, files: dict[str, Path]) -> None:
+        """Add new files under release/export/ (add-only) and extend SHA256SUMS atomically."""
+        sums = read_sums(release.path)
+        for rel, src in files.items():
+            if not rel.startswith("export/") or ".." in Path(rel).parts:
+                raise RegistryError(f"{rel}: only files under export/ may be added to a release")
+            dst = release.path / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if Path(src).resolve() != dst.resolve():
+                tmp = dst.with_name(f".{dst.name}.tmp")
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, dst)
+            sums[rel] = sha256_file(dst)
+        write_sums(release.path, sums)
+
+    def _append_changelog(self, name: str, version: str, summary: str) -> None:
+        path = self.root / CHANGELOG
+        head = "# Changelog\n\nEvery release in this registry, newest first.\n\n"
+        old = path.read_text() if path.is_file() else head
+        body = old[len(head):] if old.startswith(head) else old
+        date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        entry = f"## {name}@{version} — {date}\n\n{summary.strip()}\n\n"
+        _atomic_write_text(path, head + entry + body)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
