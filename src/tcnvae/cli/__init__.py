@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     except TcnvaeError as e:
         print(f"tcnvae {args.verb}: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `tcnvae ... | head`
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -1,10 +1,52 @@
-"""`tcnvae analyze`."""
+"""`tcnvae analyze RECORDING --model REF`: offline analysis with the in-process Engine."""
 
 from __future__ import annotations
 
-from tcnvae.cli import not_built
+import argparse
+from pathlib import Path
+
+from tcnvae.contract import STRIDE
 
 
 def register(sub) -> None:
-    p = sub.add_parser("analyze", help="analyze (not built yet)")
-    p.set_defaults(func=not_built("analyze"))
+    p = sub.add_parser("analyze", help="analyse one recording offline: results.json, ethogram.png, report.html")
+    p.add_argument("recording", type=Path, help="a CSV file (documented format) or a JSON recording")
+    p.add_argument("--model", required=True, help="registry reference, e.g. tcn_encoder@champion")
+    p.add_argument("--models", type=Path, default=Path("models"), help="registry root (default: models)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: analysis-<recording name>)")
+    p.add_argument("--stride", type=int, default=STRIDE, help=f"samples between windows (default {STRIDE})")
+    p.add_argument("--rate-hz", type=float, default=None, help="CSV rate when it has no t column")
+    p.add_argument("--units", default=None, help="CSV units, e.g. acc:g,gyro:deg/s")
+    p.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
+    p.add_argument("--smooth-windows", type=int, default=5)
+    p.add_argument("--min-dwell-s", type=float, default=2.0)
+    p.add_argument("--confidence", type=float, default=0.5, help="below it a window is 'uncertain'")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from tcnvae.analysis.offline import analyze_file, open_engine
+    from tcnvae.analysis.pipeline import AnalysisConfig
+    from tcnvae.analysis.recording_io import RecordingMeta, parse_units
+
+    config = AnalysisConfig(stride=args.stride, smooth_windows=args.smooth_windows,
+                            min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence)
+    meta = RecordingMeta(args.rate_hz, parse_units(args.units))
+    out = args.out or Path(f"analysis-{args.recording.stem}")
+    engine = open_engine(args.model, args.models, args.backend)
+    bar = tqdm(unit="win", desc="analyze")
+    try:
+        results, paths = analyze_file(args.recording, engine, out, config, meta,
+                                      on_start=lambda n: setattr(bar, "total", n), progress=bar.update)
+    finally:
+        bar.close()
+        engine.close()
+    print(f"{results['n_windows']} windows, {results['recording']['duration_s']:.1f} s, model {results['model']}")
+    if results["time_per_activity"]:
+        for label, seconds in results["time_per_activity"].items():
+            print(f"  {label:<16} {seconds:8.1f} s")
+    for kind, path in paths.items():
+        print(f"{kind:<9} {path}")
+    return 0

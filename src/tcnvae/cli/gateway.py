@@ -1,10 +1,35 @@
-"""`tcnvae gateway`."""
+"""`tcnvae gateway`: the EdgeInfer analysis API (configured by environment, see README)."""
 
 from __future__ import annotations
 
-from tcnvae.cli import not_built
+import argparse
+
+from tcnvae.errors import TcnvaeError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("gateway", help="gateway (not built yet)")
-    p.set_defaults(func=not_built("gateway"))
+    p = sub.add_parser("gateway", help="run the EdgeInfer analysis API (FastAPI on uvicorn)",
+                       description="Environment: USE_REAL_MODEL, MODEL_BACKEND_URL, SESSIONS_DIR, API_KEY, "
+                                   "GATEWAY_* (timeouts, breaker, upload limit, stride).")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs API_KEY)")
+    p.add_argument("--port", type=int, default=8082)
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+    from pydantic import ValidationError
+
+    from tcnvae.serve.gateway import create_app
+    from tcnvae.serve.gateway_settings import GatewaySettings
+
+    try:
+        settings = GatewaySettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        raise TcnvaeError(f"invalid gateway setting {where}: {first.get('msg')}") from None
+    settings.check_bind(args.host)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0

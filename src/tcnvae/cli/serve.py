@@ -1,10 +1,72 @@
-"""`tcnvae serve`."""
+"""`tcnvae serve REF`: the inference sidecar (FastAPI on uvicorn).
+
+Flags override TCNVAE_SERVE_* environment variables; API keys come from --api-key (repeatable)
+or TCNVAE_API_KEYS (comma-separated). The release is verified before the server binds, so a
+tampered release exits 1 with the failing files named.
+"""
 
 from __future__ import annotations
 
-from tcnvae.cli import not_built
+import argparse
+import importlib.util
+import sys
 
 
 def register(sub) -> None:
-    p = sub.add_parser("serve", help="serve (not built yet)")
-    p.set_defaults(func=not_built("serve"))
+    p = sub.add_parser("serve", help="serve a release over HTTP (/infer, /infer/batch, /v2, /metrics)")
+    p.add_argument("ref", nargs="?", help="release, e.g. tcn_encoder@champion (default: that)")
+    p.add_argument("--models", help="registry folder (default: models)")
+    p.add_argument("--host", help="bind address (default 127.0.0.1; others need API keys)")
+    p.add_argument("--port", type=int, help="port (default 9000)")
+    p.add_argument("--backend", choices=("onnx", "torch", "hailo"), help="runtime (default onnx)")
+    p.add_argument("--threads", type=int, help="backend intra-op threads (default 1)")
+    p.add_argument("--max-batch", type=int, help="windows per micro-batch; 1 = batching off (default 32)")
+    p.add_argument("--batch-wait-ms", type=float, help="longest wait to fill a micro-batch (default 2)")
+    p.add_argument("--max-windows", type=int, help="windows per /infer/batch request (default 256)")
+    p.add_argument("--max-queue", type=int, help="queued requests before 503 (default 256)")
+    p.add_argument("--timeout-s", dest="request_timeout_s", type=float, help="per-request timeout (default 10)")
+    p.add_argument("--api-key", dest="api_keys", action="append", help="accepted X-API-Key (repeatable)")
+    p.add_argument("--no-limits", dest="check_limits", action="store_false", default=None,
+                   help="do not refuse values beyond the physical limits")
+    p.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    p.set_defaults(func=run)
+
+
+def build_settings(args: argparse.Namespace):
+    """ServeSettings from flags over environment; pydantic's refusal becomes one TcnvaeError line."""
+    from pydantic import ValidationError
+
+    from tcnvae.errors import TcnvaeError
+    from tcnvae.serve.settings import ServeSettings
+
+    keys = ("ref", "models", "host", "port", "backend", "threads", "max_batch", "batch_wait_ms",
+            "max_windows", "max_queue", "request_timeout_s", "api_keys", "check_limits")
+    given = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    if "api_keys" in given:
+        given["api_keys"] = tuple(given["api_keys"])
+    try:
+        return ServeSettings(**given)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors())
+        raise TcnvaeError(f"invalid settings: {problems}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from tcnvae.registry.store import Registry
+    from tcnvae.serve.sidecar import create_app
+
+    settings = build_settings(args)
+    release = Registry(settings.models).open(settings.ref, verify=True)  # fail fast, before binding
+    print(f"tcnvae serve: {release.ref} on http://{settings.host}:{settings.port} "
+          f"({settings.backend}, {settings.threads} thread(s), max batch {settings.max_batch})", file=sys.stderr)
+    fast = importlib.util.find_spec("uvloop") is not None and importlib.util.find_spec("httptools") is not None
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                            loop="uvloop" if fast else "asyncio", http="httptools" if fast else "h11",
+                            access_log=False, log_level=args.log_level,
+                            timeout_graceful_shutdown=int(settings.drain_timeout_s) or None)
+    server = uvicorn.Server(config)
+    server.run()
+    # uvicorn returns normally when start-up failed (e.g. the model did not load): say so in the code.
+    return 0 if server.started else 3

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from tcnvae.data.errors import DataError
 
@@ -71,11 +71,6 @@ class Archive:
             if name.endswith("/" + required):
                 return name[: -len(required)]
         raise DataError(f"required file '{required}' is missing", self.path)
-
-    def members(self, prefix: str, folder: str, suffix: str = "") -> list[str]:
-        """Member names directly under prefix+folder ending with suffix."""
-        base = PurePosixPath(prefix + folder)
-        return sorted(n for n in self._names if PurePosixPath(n).parent == base and n.endswith(suffix))
 
     def read_bytes(self, name: str) -> bytes:
         label = f"{self.path}!{name}" if not self.path.is_dir() else str(self.path / name)

@@ -16,7 +16,7 @@ from tcnvae.data.fetch import data_root, fetch, read_manifest
 from tcnvae.data.recording import DropReport, Recording
 from tcnvae.data.sources import SOURCES, get_source
 from tcnvae.data.splits import leave_subjects_out
-from tcnvae.data.windows import make_windows
+from tcnvae.data.windows import make_windows, natural_key
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,7 @@ def inspect(name: str, data_dir: str | Path | None = None) -> dict:
     source = get_source(name)
     recordings, report, manifest = load_with_report(name, data_dir)
     ws = make_windows(recordings, WINDOW, STRIDE)
-    subjects = sorted({r.subject for r in recordings}, key=lambda s: [int(t) if t.isdigit() else t
-                                                                      for t in s.replace(":", " ").split()])
+    subjects = sorted({r.subject for r in recordings}, key=natural_key)
     present = ws.present if len(recordings) else []
     info = {
         "name": name, "description": source.description, "rate_hz": RATE_HZ,

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tcnvae.errors import TcnvaeError
 
-class DataError(Exception):
+
+class DataError(TcnvaeError):
     """Bad or missing data. The message names the file and, where known, the line and field."""
 
     def __init__(
@@ -18,6 +20,7 @@ class DataError(Exception):
         line: int | None = None,
         field: str | None = None,
     ) -> None:
+        self.message = message
         self.path = str(path) if path is not None else None
         self.line = line
         self.field = field
@@ -27,3 +30,10 @@ class DataError(Exception):
         if field is not None:
             where = f"{where} [{field}]" if where else f"[{field}]"
         super().__init__(f"{where}: {message}" if where else message)
+
+    def relocated(self, old: str | Path, new: str) -> "DataError":
+        """The same error with a path under `old` (a staging copy) shown under `new`."""
+        path = self.path
+        if path is not None and path.startswith(str(old)):
+            path = new + path[len(str(old)):]
+        return DataError(self.message, path, self.line, self.field)

@@ -121,8 +121,11 @@ def fetch(
         seen = sha256_path(stored)
         if source.sha256 and seen != source.sha256:
             raise DataError(f"sha256 {seen} does not match the pinned {source.sha256}", origin)
-        source.verify(stored)
-        recordings, report = source.parse_with_report(stored)
+        try:
+            source.verify(stored)
+            recordings, report = source.parse_with_report(stored)
+        except DataError as exc:  # name the user's file, not our staging copy
+            raise exc.relocated(stored, origin) from exc
         if not recordings:
             raise DataError("no recordings found", origin)
         save_cache(cache_path(stage, seen, source.cache_tag()), recordings, report)

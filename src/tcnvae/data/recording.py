@@ -42,7 +42,8 @@ class Recording:
         if self.signals.ndim != 2 or self.signals.shape[1] != N_CHANNELS:
             raise ValueError(f"{self.name}: signals must be [T, {N_CHANNELS}], got {self.signals.shape}")
         if self.labels.shape != (self.signals.shape[0],):
-            raise ValueError(f"{self.name}: labels {self.labels.shape} do not match signals {self.signals.shape}")
+            raise ValueError(
+                f"{self.name}: labels {self.labels.shape} do not match signals {self.signals.shape}")
 
     def __len__(self) -> int:
         return int(self.signals.shape[0])

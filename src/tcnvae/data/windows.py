@@ -49,12 +49,20 @@ def natural_key(s: str) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
 
-def _run_starts(labels: np.ndarray, size: int, stride: int) -> np.ndarray:
-    """Window starts inside each run of one label (>= 0), vectorised over runs."""
+def _run_starts(labels: np.ndarray, size: int, stride: int, grid: str) -> np.ndarray:
+    """Window starts inside each run of one label (>= 0), vectorised over runs.
+
+    grid="segment": the first window starts at the run start; grid="recording": starts lie on
+    the recording-wide grid 0, stride, 2*stride, ... (sliding over the whole recording and
+    keeping pure windows; this reproduces REFERENCE.md's HAPT counts exactly).
+    """
     change = np.flatnonzero(np.diff(labels)) + 1
     a = np.concatenate([[0], change])
     b = np.concatenate([change, [len(labels)]])
-    keep = (labels[a] >= 0) & (b - a >= size)
+    run_label = labels[a]
+    if grid == "recording":
+        a = -(-a // stride) * stride
+    keep = (run_label >= 0) & (b - a >= size)
     a, b = a[keep], b[keep]
     n = (b - a - size) // stride + 1
     if n.sum() == 0:
@@ -63,7 +71,9 @@ def _run_starts(labels: np.ndarray, size: int, stride: int) -> np.ndarray:
     return np.repeat(a, n) + stride * (np.arange(n.sum()) - first)
 
 
-def _majority_starts(labels: np.ndarray, size: int, stride: int, purity: float) -> tuple[np.ndarray, np.ndarray]:
+def _majority_starts(
+    labels: np.ndarray, size: int, stride: int, purity: float
+) -> tuple[np.ndarray, np.ndarray]:
     starts = np.arange(0, len(labels) - size + 1, stride)
     lw = sliding_window_view(labels, size)[starts]  # [n, size]
     classes = np.unique(labels[labels >= 0])
@@ -84,14 +94,19 @@ def _label_union(recordings: list[Recording]) -> tuple[tuple[str, ...], list[np.
 
 
 def make_windows(
-    recordings: list[Recording], size: int = WINDOW, stride: int = STRIDE, purity: float = 1.0
+    recordings: list[Recording], size: int = WINDOW, stride: int = STRIDE, purity: float = 1.0,
+    grid: str = "segment",
 ) -> WindowSet:
     """Cut windows [N, size, 9] per recording; unlabelled windows are dropped.
 
+    purity=1: windows inside each run of one label, starting at the run start
+    (grid="segment") or on the recording-wide stride grid (grid="recording").
     Recordings with different class sets get the union of names (first-seen order).
     """
     if not 0.0 < purity <= 1.0:
         raise ValueError(f"purity must be in (0, 1], got {purity}")
+    if grid not in ("segment", "recording"):
+        raise ValueError(f"grid must be 'segment' or 'recording', got {grid!r}")
     names, maps = _label_union(recordings)
     xs, ys, subj, dom = [], [], [], []
     present = np.zeros(N_CHANNELS, dtype=bool)
@@ -100,7 +115,7 @@ def make_windows(
         if len(rec) < size:
             continue
         if purity >= 1.0:
-            starts = _run_starts(rec.labels, size, stride)
+            starts = _run_starts(rec.labels, size, stride, grid)
             lab = rec.labels[starts]
         else:
             starts, lab = _majority_starts(rec.labels, size, stride, purity)

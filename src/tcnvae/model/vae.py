@@ -81,13 +81,14 @@ class TCNVAE(nn.Module):
         h = self.fc_dec(z)[:, :, None].expand(-1, -1, length)  # repeat over time
         return self.dec_out(self.decoder(h.contiguous())).transpose(1, 2)
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, recon_count: int | None = None) -> dict[str, torch.Tensor]:
+        """All heads; `recon_count` decodes only the first windows of the batch (training speed)."""
         mu, logvar = self.encode(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
         return {
             "mu": mu,
             "logvar": logvar,
-            "recon": self.decode(z, x.shape[1]),
+            "recon": self.decode(z[:recon_count], x.shape[1]),
             "logits": self.activity_head(mu),
             "domain_logits": self.domain_head(self.grl(mu)),
         }

@@ -32,6 +32,9 @@ def read_sums(folder: Path) -> dict[str, str]:
 
 def write_sums(folder: Path, sums: dict[str, str]) -> None:
     """Atomically replace folder/SHA256SUMS."""
+    for name in sums:
+        if any(c in name for c in "\\\n\r"):  # sha256sum would escape these; we refuse them
+            raise ValueError(f"{folder / name}: file names with backslashes or newlines cannot be checksummed")
     text = "".join(f"{sums[name]}  {name}\n" for name in sorted(sums))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{SUMS_FILE}.", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
@@ -44,7 +47,7 @@ def compute_sums(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): sha256_file(p)
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.is_symlink() and p.name != SUMS_FILE
+        if p.is_file() and not p.is_symlink() and p.relative_to(folder).as_posix() != SUMS_FILE
     }
 
 
@@ -55,14 +58,16 @@ class VerifyReport:
     extra: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unsafe: list[str] = field(default_factory=list)  # symlinks, paths escaping the folder
+    malformed: list[str] = field(default_factory=list)  # "file (why)": right checksum, wrong format
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.extra or self.changed or self.unsafe)
+        return not (self.missing or self.extra or self.changed or self.unsafe or self.malformed)
 
     def problems(self) -> list[str]:
         return ([f"missing: {p}" for p in self.missing] + [f"extra: {p}" for p in self.extra]
-                + [f"changed: {p}" for p in self.changed] + [f"unsafe: {p}" for p in self.unsafe])
+                + [f"changed: {p}" for p in self.changed] + [f"unsafe: {p}" for p in self.unsafe]
+                + [f"malformed: {p}" for p in self.malformed])
 
 
 def verify_folder(folder: Path) -> VerifyReport:
@@ -71,20 +76,26 @@ def verify_folder(folder: Path) -> VerifyReport:
     if not (folder / SUMS_FILE).is_file():
         report.missing.append(SUMS_FILE)
         return report
-    expected = read_sums(folder)
+    try:
+        expected = read_sums(folder)
+    except (OSError, UnicodeDecodeError) as e:
+        report.malformed.append(f"{SUMS_FILE} (unreadable: {e})")
+        return report
     root = folder.resolve()
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder).as_posix()
-        if p.is_symlink() or not p.resolve().is_relative_to(root):
-            report.unsafe.append(rel)
-        elif p.is_file() and p.name != SUMS_FILE and rel not in expected:
+        if p.is_symlink() or not p.resolve().is_relative_to(root) or not (p.is_file() or p.is_dir()):
+            report.unsafe.append(rel)  # links, devices, FIFOs and sockets never belong in a release
+        elif p.is_file() and rel != SUMS_FILE and rel not in expected:
             report.extra.append(rel)
     for rel, digest in expected.items():
         p = folder / rel
         if ".." in Path(rel).parts or Path(rel).is_absolute():
             report.unsafe.append(rel)
-        elif not p.is_file() or p.is_symlink():
-            report.missing.append(rel) if not p.is_symlink() else None
+        elif p.is_symlink():
+            continue  # already reported as unsafe above
+        elif not p.is_file():
+            report.missing.append(rel)
         elif sha256_file(p) != digest:
             report.changed.append(rel)
     return report

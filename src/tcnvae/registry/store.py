@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tcnvae.errors import TcnvaeError
-from tcnvae.registry.checksums import SUMS_FILE, compute_sums, read_sums, sha256_file, verify_folder, write_sums
+from tcnvae.registry.checksums import (SUMS_FILE, VerifyReport, compute_sums, read_sums, sha256_file,
+                                       verify_folder, write_sums)
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +144,25 @@ class Registry:
             raise RegistryError(f"{name}@{version} is not in {self.root}")
         return name, version
 
+    def names(self) -> list[str]:
+        """Every model name with at least one released version."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and NAME.match(p.name) and self.versions(p.name))
+
+    def verify(self, ref: str) -> tuple[Release, VerifyReport]:
+        """Recompute every checksum and check the weight formats, without raising on problems."""
+        name, version = self.resolve(ref)
+        release = Release(self.root / name / version, name, version)
+        return release, verify_release(release.path)
+
     def open(self, ref: str, verify: bool = True) -> Release:
         name, version = self.resolve(ref)
         release = Release(self.root / name / version, name, version)
-        if verify:
-            report = verify_folder(release.path)
-            if not report.ok:
-                raise RegistryError(f"{release.ref} failed verification in {release.path}: "
-                                    + "; ".join(report.problems()))
+        report = verify_release(release.path) if verify else None
+        if report is not None and not report.ok:
+            raise RegistryError(f"{release.ref} failed verification in {release.path}: "
+                                + "; ".join(report.problems()))
         return release
 
     # -- writing ------------------------------------------------------------------------
@@ -211,6 +223,45 @@ class Registry:
         date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         entry = f"## {name}@{version} — {date}\n\n{summary.strip()}\n\n"
         _atomic_write_text(path, head + entry + body)
+
+
+def verify_release(folder: Path) -> VerifyReport:
+    """verify_folder plus a format check: a file named .safetensors must be safetensors.
+
+    The format check matters when SHA256SUMS was regenerated after a swap: a pickle renamed
+    to encoder.safetensors then has a "valid" checksum, and must still never reach a loader.
+    """
+    report = verify_folder(folder)
+    for p in sorted(folder.rglob("*.safetensors")):
+        if p.is_file() and not p.is_symlink():
+            why = safetensors_problem(p)
+            if why:
+                report.malformed.append(f"{p.relative_to(folder).as_posix()} ({why})")
+    return report
+
+
+def safetensors_problem(path: Path) -> str | None:
+    """Why `path` is not a well-formed safetensors file, read from its header only; None if it is."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if head[:2] == b"PK" or head[:1] == b"\x80":
+            return "a pickle/zip file (torch.save), not safetensors; it is never unpickled"
+        if len(head) < 8:
+            return "truncated: no safetensors header"
+        n = int.from_bytes(head, "little")
+        if n < 2 or 8 + n > size:
+            return f"header length {n} does not fit a file of {size} bytes"
+        try:
+            header = json.loads(f.read(n))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            return f"unreadable safetensors header ({e})"
+    if not isinstance(header, dict):
+        return "safetensors header is not a JSON object"
+    ends = [t.get("data_offsets", [0, 0])[1] for k, t in header.items() if k != "__metadata__" and isinstance(t, dict)]
+    if 8 + n + max(ends, default=0) != size:
+        return f"tensor data ends at {8 + n + max(ends, default=0)} but the file has {size} bytes"
+    return None
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -21,7 +21,8 @@ import numpy as np
 from tcnvae.contract import CHANNELS, STANDARD_GRAVITY
 from tcnvae.data.archive import Archive
 from tcnvae.data.errors import DataError
-from tcnvae.data.recording import DropReport, Recording, canonical_recordings, group_index, present_mask
+from tcnvae.data.recording import (DropReport, Recording, canonical_recordings, group_index,
+                                   present_mask)
 from tcnvae.data.sources.base import Source
 from tcnvae.data.tables import read_numeric
 
@@ -57,7 +58,8 @@ class UciHapt(Source):
         bad = np.flatnonzero((labels[:, 2] < 1) | (labels[:, 2] > len(self.label_names))
                              | (labels[:, 3] < 1) | (labels[:, 4] < labels[:, 3]))
         if len(bad):
-            raise DataError("label row out of range", arc.label(root + "RawData/labels.txt"), int(bad[0]) + 1)
+            raise DataError("label row out of range (activity 1-12, start >= 1, end >= start)",
+                            arc.label(root + "RawData/labels.txt"), int(bad[0]) + 1)
         exps = sorted({(int(e), int(u)) for e, u in labels[:, :2]})
         for e, u in exps:
             for kind in ("acc", "gyro"):

@@ -49,10 +49,13 @@ def parse_lines(text: str, label: str, report: DropReport) -> tuple[np.ndarray, 
         try:
             if len(cells) != 6 or any(not c.strip() for c in cells):
                 raise ValueError(f"expected 6 fields user,activity,timestamp,x,y,z, got {rec!r}")
-            act = index[cells[1].strip()]
-            meta.append((int(cells[0]), act, int(cells[2])))
-            xyz.append((float(cells[3]), float(cells[4]), float(cells[5])))
-        except (ValueError, KeyError) as exc:
+            if cells[1].strip() not in index:
+                raise ValueError(f"unknown activity {cells[1].strip()!r}")
+            row = (int(cells[0]), index[cells[1].strip()], int(cells[2]))
+            values = (float(cells[3]), float(cells[4]), float(cells[5]))
+            meta.append(row)
+            xyz.append(values)
+        except ValueError as exc:
             bad += 1
             first_bad = first_bad or (lineno, str(exc))
     total = bad + len(meta)

@@ -1,0 +1,41 @@
+"""`tcnvae analyze` without a server: the in-process runtime Engine over one recording file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from tcnvae.analysis.artifacts import write_analysis
+from tcnvae.analysis.pipeline import AnalysisConfig, analyze_recording
+from tcnvae.analysis.recording_io import RecordingMeta, load_recording_file
+from tcnvae.contract import WINDOW
+from tcnvae.registry.store import Registry
+from tcnvae.runtime.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+def open_engine(model_ref: str, models_dir: Path, backend: str = "onnx") -> Engine:
+    """A verified release from the registry, loaded into the runtime Engine."""
+    release = Registry(models_dir).open(model_ref)
+    return Engine.from_release(release, backend=backend)
+
+
+def analyze_file(recording_path: Path, engine: Engine, out_dir: Path, config: AnalysisConfig,
+                 meta: RecordingMeta | None = None,
+                 on_start: Callable[[int], None] | None = None,
+                 progress: Callable[[int], None] | None = None) -> tuple[dict, dict[str, Path]]:
+    """Read, analyse and write results.json, ethogram.png and report.html into out_dir.
+
+    `on_start(n_windows)` and `progress(n_done)` let a caller draw a progress bar.
+    """
+    recording = load_recording_file(Path(recording_path), meta)
+    n = (len(recording) - WINDOW) // config.stride + 1
+    if on_start is not None:
+        on_start(n)
+    results = analyze_recording(recording, engine.run, config, labels=tuple(engine.labels),
+                                source="model", model=engine.info.ref, progress=progress)
+    paths = write_analysis(results, Path(out_dir), report=True)
+    log.info("analysed %s: %d windows -> %s", recording.name, results["n_windows"], out_dir)
+    return results, paths

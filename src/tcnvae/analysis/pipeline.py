@@ -1,0 +1,114 @@
+"""The analysis of one recording: windows -> model outputs -> timeline, ethogram, summaries.
+
+Split in two so that the model call can happen anywhere: `prepare` cuts the windows, the
+caller obtains `ModelOutputs` (in-process Engine, sidecar over HTTP, stub), and
+`summarize` turns them into the results document. `analyze_recording` does all three
+with a synchronous predictor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from tcnvae.analysis.errors import AnalysisInputError
+from tcnvae.analysis.ethogram import build_ethogram, time_per_label
+from tcnvae.analysis.outputs import ModelOutputs, Predictor, concat_outputs, run_batches
+from tcnvae.analysis.summary import rank_motifs, time_per_motif
+from tcnvae.analysis.timeline import activity_names, build_timeline
+from tcnvae.analysis.windows import AnalysisWindows, cut_windows
+from tcnvae.contract import CHANNELS, RATE_HZ, STRIDE, WINDOW, ContractError, channel_limits, validate_windows
+from tcnvae.data.recording import Recording
+
+RESULTS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    stride: int = STRIDE  # samples between window starts
+    smooth_windows: int = 5  # odd width of the majority filter, in windows
+    min_dwell_s: float = 2.0  # shorter ethogram segments are absorbed by a neighbour
+    confidence_threshold: float = 0.5  # below it a window's activity is "uncertain"
+    batch_size: int = 64  # windows per model call
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.stride <= WINDOW:
+            raise AnalysisInputError(f"stride must be between 1 and {WINDOW} samples, got {self.stride}")
+        if self.smooth_windows < 1 or self.smooth_windows % 2 == 0:
+            raise AnalysisInputError(f"smooth_windows must be odd and >= 1, got {self.smooth_windows}")
+        if not 0.0 <= self.min_dwell_s <= 3600.0:
+            raise AnalysisInputError(f"min_dwell_s must be in [0, 3600], got {self.min_dwell_s}")
+        if not 0.0 <= self.confidence_threshold <= 1.0:
+            raise AnalysisInputError(f"confidence_threshold must be in [0, 1], got {self.confidence_threshold}")
+        if not 1 <= self.batch_size <= 4096:
+            raise AnalysisInputError(f"batch_size must be in [1, 4096], got {self.batch_size}")
+
+
+def prepare(recording: Recording, config: AnalysisConfig) -> AnalysisWindows:
+    return cut_windows(recording.signals, config.stride)
+
+
+def checked_windows(recording: Recording, config: AnalysisConfig) -> AnalysisWindows:
+    """Windows that meet the contract; the error names the time and channel of the bad sample."""
+    windows = prepare(recording, config)
+    try:
+        validate_windows(windows.x, channel_limits())
+    except ContractError as exc:
+        bad = (np.abs(recording.signals) > channel_limits()) | ~np.isfinite(recording.signals)
+        row, col = np.argwhere(bad)[0] if bad.any() else (0, 0)
+        raise AnalysisInputError(f"sample at t={row / RATE_HZ:.2f} s (row {row} at {RATE_HZ:g} Hz), "
+                                 f"channel {CHANNELS[col]}: {exc}") from None
+    return windows
+
+
+def summarize(recording: Recording, windows: AnalysisWindows, outputs: ModelOutputs,
+              config: AnalysisConfig) -> dict:
+    """The results document (JSON-ready) of one analysed recording."""
+    t0, t1 = windows.t_start, windows.t_end
+    ethogram = {"activity": None, "motifs": None}
+    per_activity = None
+    acts = activity_names(outputs)
+    if acts is not None:
+        ethogram["activity"] = build_ethogram(
+            acts[0], acts[1], t0, t1, threshold=config.confidence_threshold,
+            smooth_width=config.smooth_windows, min_dwell_s=config.min_dwell_s)
+        per_activity = time_per_label(ethogram["activity"])
+    top = [f"motif_{i}" for i in outputs.motif_scores.argmax(axis=1).tolist()]
+    ethogram["motifs"] = build_ethogram(
+        top, outputs.motif_scores.max(axis=1), t0, t1, threshold=0.0,
+        smooth_width=config.smooth_windows, min_dwell_s=config.min_dwell_s)
+    return {
+        "version": RESULTS_VERSION,
+        "source": outputs.source,
+        "model": outputs.model,
+        "recording": _recording_info(recording),
+        "config": asdict(config),
+        "labels": list(outputs.labels),
+        "n_windows": len(windows),
+        "motifs": rank_motifs(outputs.motif_scores),
+        "time_per_activity": per_activity,
+        "time_per_motif": time_per_motif(outputs.motif_scores, t0, t1),
+        "ethogram": ethogram,
+        "timeline": build_timeline(windows, outputs),
+    }
+
+
+def _recording_info(recording: Recording) -> dict:
+    return {
+        "name": recording.name,
+        "samples": len(recording),
+        "rate_hz": RATE_HZ,
+        "duration_s": round(recording.duration_s, 3),
+        "channels_present": [c for c, p in zip(CHANNELS, recording.present.tolist()) if p],
+    }
+
+
+def analyze_recording(recording: Recording, predict: Predictor, config: AnalysisConfig,
+                      *, labels: tuple[str, ...] = (), source: str = "model", model: str | None = None,
+                      progress: Callable[[int], None] | None = None) -> dict:
+    """Everything with a synchronous predictor (e.g. the in-process runtime Engine)."""
+    windows = checked_windows(recording, config)
+    parts = run_batches(predict, windows.x, config.batch_size, progress)
+    return summarize(recording, windows, concat_outputs(parts, labels, source, model), config)

@@ -1,0 +1,65 @@
+"""The ethogram picture: activity bands over time above a motif-score heatmap (matplotlib Agg)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: servers and CI have no display
+
+import numpy as np  # noqa: E402
+from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from tcnvae.analysis.ethogram import UNCERTAIN  # noqa: E402
+
+
+def _band_colors(labels: list[str]) -> dict[str, tuple]:
+    cmap = plt.get_cmap("tab10")
+    names = [n for n in dict.fromkeys(labels) if n != UNCERTAIN]
+    colors = {n: cmap(i % 10) for i, n in enumerate(names)}
+    colors[UNCERTAIN] = (0.75, 0.75, 0.75, 1.0)
+    return colors
+
+
+def _draw_bands(ax, segs: list[dict] | None, title: str) -> None:
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9, loc="left")
+    if not segs:
+        ax.text(0.5, 0.5, "no activity (stub answers: the model was unavailable)",
+                ha="center", va="center", transform=ax.transAxes, fontsize=9)
+        return
+    colors = _band_colors([s["label"] for s in segs])
+    for s in segs:
+        ax.broken_barh([(s["t_start"], s["duration_s"])], (0, 1), color=colors[s["label"]])
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
+    ax.legend(handles, list(colors), fontsize=7, ncol=min(len(colors), 6),
+              loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
+
+
+def ethogram_figure(results: dict) -> Figure:
+    """The figure for a results document (see pipeline.summarize)."""
+    timeline = results["timeline"]
+    t0 = np.array([w["t_start"] for w in timeline])
+    t1 = np.array([w["t_end"] for w in timeline])
+    scores = np.array([w["motif_scores"] for w in timeline]).T  # (motifs, windows)
+    fig = Figure(figsize=(10, 4.2), dpi=100)
+    gs = fig.add_gridspec(2, 1, height_ratios=[1, 2.2], hspace=0.75)
+    ax_top, ax_heat = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+    source = results["source"]
+    _draw_bands(ax_top, results["ethogram"]["activity"], f"activity ethogram ({source})")
+    ax_top.set_xlim(0, float(t1[-1]))
+    ax_heat.imshow(scores, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
+                   extent=(float(t0[0]), float(t1[-1]), scores.shape[0] - 0.5, -0.5))
+    ax_heat.set_ylabel("motif")
+    ax_heat.set_xlabel("time (s)")
+    ax_heat.set_title("motif scores per window", fontsize=9, loc="left")
+    return fig
+
+
+def ethogram_png(results: dict) -> bytes:
+    """PNG bytes of `ethogram_figure(results)`."""
+    buf = io.BytesIO()
+    ethogram_figure(results).savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()

@@ -1,0 +1,82 @@
+"""Calibration windows and static INT8 (QDQ, per-channel) quantization with ONNX Runtime.
+
+Choices, measured on the 2-core EPYC dev machine (see BENCHMARKS.md):
+- activations uint8 asymmetric, weights int8 symmetric per channel ("U8S8"): the format the
+  x86 kernels (VNNI) run fastest; with int8 activations ORT left three Conv and the Pads in
+  float, and ran 2.4x fp32 instead of 3.4x.
+- only the TCN body is quantized (Conv, Add, Relu, Pad): the latent Gemm, the motif distance
+  head and both softmaxes stay fp32. They cost < 1 % of the MACs but decide the latent and
+  argmax parity.
+- MinMax calibration: the body's activations are post-ReLU and bounded; Percentile/Entropy
+  clip the tails that the residual sums rely on.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                      quantize_static)
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from tcnvae.contract import N_CHANNELS, WINDOW
+from tcnvae.export.errors import ExportError
+from tcnvae.export.onnx import INPUT_NAME
+
+log = logging.getLogger(__name__)
+
+MIN_CALIBRATION = 1024  # windows; fewer gives unstable activation ranges
+MAX_CALIBRATION = 2048  # more adds minutes, not accuracy
+CALIBRATION_BATCH = 64
+QUANTIZED_OPS = ("Conv", "Add", "Relu", "Pad")
+
+
+class WindowReader(CalibrationDataReader):
+    """Feeds normalized windows [N,100,9] to the calibrator in batches."""
+
+    def __init__(self, windows: np.ndarray, batch: int = CALIBRATION_BATCH) -> None:
+        self._windows = windows
+        self._batch = batch
+        self._start = 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._start >= len(self._windows):
+            return None
+        chunk = self._windows[self._start:self._start + self._batch]
+        self._start += self._batch
+        return {INPUT_NAME: chunk}
+
+    def rewind(self) -> None:
+        self._start = 0
+
+
+def load_calibration(path: Path) -> np.ndarray:
+    """Normalized training windows from a release's samples/calibration.npy, checked and capped."""
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ExportError(f"{path}: cannot read calibration windows ({e})") from e
+    if x.ndim != 3 or x.shape[1:] != (WINDOW, N_CHANNELS):
+        raise ExportError(f"{path}: calibration windows must be [N, {WINDOW}, {N_CHANNELS}], got {list(x.shape)}")
+    if len(x) < MIN_CALIBRATION:
+        raise ExportError(f"{path}: {len(x)} calibration windows, need at least {MIN_CALIBRATION}")
+    if not np.isfinite(x).all():
+        raise ExportError(f"{path}: calibration windows contain NaN or Inf")
+    return np.ascontiguousarray(x[:MAX_CALIBRATION], dtype=np.float32)
+
+
+def quantize_int8(fp32_path: Path, out_path: Path, windows: np.ndarray, work_dir: Path) -> Path:
+    """Static INT8 QDQ of a dynamic-batch fp32 graph (opset >= 13), calibrated on `windows`."""
+    prepared = work_dir / "encoder_prep.onnx"
+    # Shape inference + graph cleanup the quantizer expects; the symbolic pass is only for
+    # transformer-style dynamic shapes and needs extra packages, so it is skipped.
+    quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+    quantize_static(str(prepared), str(out_path), WindowReader(windows),
+                    quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=False,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax,
+                    op_types_to_quantize=list(QUANTIZED_OPS))
+    log.info("quantized %s on %d calibration windows", out_path.name, len(windows))
+    return out_path

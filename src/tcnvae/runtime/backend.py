@@ -1,0 +1,31 @@
+"""The Backend protocol every runtime (ONNX Runtime, PyTorch, HailoRT) implements.
+
+A backend sees NORMALIZED windows only; validation and normalization happen once, in
+`Engine`, so no backend can get them subtly different.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+INPUT_NAME = "x"
+OUTPUT_NAMES: tuple[str, ...] = ("latent", "motif_scores", "activity_probs")
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Runs the DeployableEncoder graph: x float32 [N, WINDOW, N_CHANNELS] normalized -> outputs."""
+
+    name: str  # "onnx", "torch", "hailo"
+    device: str  # "cpu", "hailo8", ...
+    artifact: str  # the file the backend executes (for /healthz and logs)
+
+    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Return {"latent": [N,64], "motif_scores": [N,12], "activity_probs": [N,C]} float32."""
+        ...
+
+    def close(self) -> None:
+        """Release native resources (device handles, sessions)."""
+        ...

@@ -1,0 +1,1 @@
+"""HTTP serving: the inference sidecar (sidecar.py, oip.py) and the EdgeInfer gateway (gateway*.py)."""

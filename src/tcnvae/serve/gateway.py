@@ -1,0 +1,107 @@
+"""The EdgeInfer analysis API: app assembly, lifespan, /healthz and /metrics.
+
+Routes live in `gateway_infer` (seed `/infer`, motifs) and `gateway_sessions` (uploads);
+the model answers through `gateway_backend.ModelGateway` (sidecar, breaker, marked stub) and
+the analysis itself is `tcnvae.analysis`. Nothing is loaded at import: `lifespan` builds it.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from tcnvae.analysis.errors import AnalysisInputError
+from tcnvae.analysis.pipeline import AnalysisConfig
+from tcnvae.contract import ContractError
+from tcnvae.serve.auth import ApiKeyCheck
+from tcnvae.serve.errors import install_error_handlers, json_error
+from tcnvae.serve.gateway_backend import ModelGateway
+from tcnvae.serve.gateway_client import BackendRejected
+from tcnvae.serve.gateway_infer import json_response
+from tcnvae.serve.gateway_infer import router as infer_router
+from tcnvae.serve.gateway_jobs import SessionRunner
+from tcnvae.serve.gateway_metrics import GatewayMetrics
+from tcnvae.serve.gateway_sessions import router as sessions_router
+from tcnvae.serve.gateway_settings import GatewaySettings
+from tcnvae.serve.metrics import MetricsMiddleware
+from tcnvae.serve.sessions import SessionStore
+
+log = logging.getLogger(__name__)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("tcnvae")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+__version__ = _version()
+
+
+def analysis_config(settings: GatewaySettings) -> AnalysisConfig:
+    return AnalysisConfig(stride=settings.stride, smooth_windows=settings.smooth_windows,
+                          min_dwell_s=settings.min_dwell_s,
+                          confidence_threshold=settings.confidence_threshold, batch_size=settings.batch_size)
+
+
+def _install_gateway_errors(app: FastAPI) -> None:
+    async def user_error(_req: Request, exc: Exception) -> Response:
+        return json_error(422, str(exc))
+
+    async def rejected(_req: Request, exc: BackendRejected) -> Response:
+        return json_error(exc.status, f"model backend refused the input: {exc.detail}")
+
+    app.add_exception_handler(ContractError, user_error)
+    app.add_exception_handler(AnalysisInputError, user_error)
+    app.add_exception_handler(BackendRejected, rejected)
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    metrics = GatewayMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.store = SessionStore(settings.sessions_dir)
+        app.state.model = ModelGateway(settings, metrics)
+        app.state.runner = SessionRunner(app.state.store, app.state.model, app.state.analysis_config, metrics)
+        recovered = app.state.runner.recover()
+        if recovered:
+            log.info("re-processing %d unfinished session(s) from %s", recovered, settings.sessions_dir)
+        log.info("gateway ready: real model %s at %s", settings.use_real_model, settings.model_backend_url)
+        yield
+        await app.state.runner.close()
+        await app.state.model.close()
+
+    app = FastAPI(title="tcnvae EdgeInfer analysis API", version=__version__, lifespan=lifespan)
+    app.state.settings, app.state.metrics = settings, metrics
+    app.state.analysis_config = analysis_config(settings)
+    install_error_handlers(app)
+    _install_gateway_errors(app)
+    auth = [Depends(ApiKeyCheck((settings.api_key,) if settings.api_key else ()))]
+    app.include_router(infer_router, dependencies=auth)
+    app.include_router(sessions_router, dependencies=auth)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> Response:
+        backend = await request.app.state.model.health()
+        degraded = settings.use_real_model and (not backend["reachable"] or backend["breaker"]["state"] != "closed")
+        return json_response({"status": "degraded" if degraded else "ok",
+                               "gateway": {"version": __version__, "use_real_model": settings.use_real_model,
+                                           "sessions_dir": str(settings.sessions_dir)},
+                               "backend": backend})
+
+    @app.get("/metrics", tags=["ops"])
+    async def prometheus(request: Request) -> Response:
+        state = request.app.state.model.breaker.state
+        metrics.set_breaker(state)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,91 @@
+"""Sidecar settings: defaults <- TCNVAE_SERVE_* environment <- CLI flags, validated and frozen.
+
+Unsafe values are refused rather than clamped: a non-loopback bind without API keys, short
+keys, unbounded batches, bodies or queues, and waits long enough to hide a stall.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tcnvae.contract import N_CHANNELS
+
+MIN_KEY_LENGTH = 16
+
+
+class ServeSettings(BaseSettings):
+    """Everything `tcnvae serve` can be told; see README "Serving" for the table."""
+
+    model_config = SettingsConfigDict(env_prefix="TCNVAE_SERVE_", extra="forbid", frozen=True,
+                                      populate_by_name=True)
+
+    ref: str = "tcn_encoder@champion"
+    models: Path = Path("models")
+    host: str = "127.0.0.1"
+    port: int = Field(9000, ge=1, le=65535)
+    backend: Literal["onnx", "torch", "hailo"] = "onnx"
+    threads: int = Field(1, ge=1, le=64, description="intra-op threads of the backend")
+    max_batch: int = Field(32, ge=1, le=1024, description="windows per micro-batch; 1 turns batching off")
+    batch_wait_ms: float = Field(2.0, ge=0.0, le=20.0, description="longest wait to fill a micro-batch")
+    max_queue: int = Field(256, ge=1, le=10_000, description="requests waiting before 503")
+    max_windows: int = Field(256, ge=1, le=4096, description="windows per /infer/batch or /v2 request")
+    max_body_bytes: int = Field(8 << 20, ge=64 << 10, le=256 << 20)
+    request_timeout_s: float = Field(10.0, gt=0.0, le=300.0)
+    drain_timeout_s: float = Field(30.0, ge=0.0, le=600.0)
+    check_limits: bool = True
+    limits: tuple[float, ...] | None = Field(None, description="per-channel |value| limits in SI units; "
+                                             "default contract.channel_limits()")
+    api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias=AliasChoices("api_keys", "TCNVAE_API_KEYS"))
+    allow_remote_without_keys: bool = False
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, v: object) -> object:
+        if isinstance(v, str):
+            return tuple(k.strip() for k in v.split(",") if k.strip())
+        return v
+
+    @field_validator("api_keys")
+    @classmethod
+    def _strong_keys(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        short = [i for i, k in enumerate(v) if len(k) < MIN_KEY_LENGTH or not k.isprintable()]
+        if short:
+            raise ValueError(f"API key(s) at position {short} are shorter than {MIN_KEY_LENGTH} "
+                             "printable characters")
+        return v
+
+    @field_validator("limits")
+    @classmethod
+    def _nine_limits(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is not None and (len(v) != N_CHANNELS or any(not 0 < x < float("inf") for x in v)):
+            raise ValueError(f"limits must be {N_CHANNELS} positive finite numbers")
+        return v
+
+    @model_validator(mode="after")
+    def _safe_exposure(self) -> "ServeSettings":
+        if not _is_loopback(self.host) and not self.api_keys and not self.allow_remote_without_keys:
+            raise ValueError(f"refusing to listen on {self.host} without API keys; set --api-key / "
+                             "TCNVAE_API_KEYS, or TCNVAE_SERVE_ALLOW_REMOTE_WITHOUT_KEYS=1 behind a proxy")
+        return self
+
+    @property
+    def config_version(self) -> str:
+        """A short digest of the effective settings (keys excluded), to spot configuration drift."""
+        blob = self.model_dump_json(exclude={"api_keys"}).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,49 @@
+"""What the sidecar holds while it runs: settings, engine, batcher, metrics; kept on app.state."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from tcnvae.runtime.batcher import MicroBatcher
+from tcnvae.runtime.engine import Engine
+from tcnvae.serve.auth import ApiKeyCheck
+from tcnvae.serve.errors import ApiError
+from tcnvae.serve.metrics import Metrics
+from tcnvae.serve.settings import ServeSettings
+
+
+@dataclass
+class ServeState:
+    settings: ServeSettings
+    metrics: Metrics = field(default_factory=Metrics)
+    engine: Engine | None = None
+    batcher: MicroBatcher | None = None
+    started: float = field(default_factory=time.monotonic)
+    warmup_ms: float = 0.0
+    draining: bool = False
+
+    def __post_init__(self) -> None:
+        self.auth = ApiKeyCheck(self.settings.api_keys)
+
+    @property
+    def ready(self) -> bool:
+        return self.engine is not None and self.batcher is not None and not self.draining
+
+    def parts(self) -> tuple[Engine, MicroBatcher]:
+        """Engine and batcher, or 503 while loading or draining."""
+        if not self.ready:
+            raise ApiError(503, "shutting down" if self.draining else "model not loaded yet",
+                           {"Retry-After": "1"})
+        return self.engine, self.batcher  # type: ignore[return-value]
+
+
+def get_state(request: Request) -> ServeState:
+    return request.app.state.serve
+
+
+def require_key(request: Request) -> None:
+    """FastAPI dependency for inference routes: X-API-Key when keys are configured."""
+    request.app.state.serve.auth(request)

@@ -1,0 +1,1 @@
+"""Training: config, data preparation, losses, augmentation, the loop, motif fitting."""

@@ -1,0 +1,76 @@
+"""TrainConfig: file -> defaults -> CLI flags -> one frozen dataclass, written next to the outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tcnvae.errors import TcnvaeError
+
+
+class ConfigError(TcnvaeError):
+    """A training config file or flag is invalid (names the key)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: tuple[str, ...] = ("watch",)
+    classes: tuple[str, ...] = ()  # keep only these labels (empty: all)
+    preset: str = "seed"
+    stride: int = 50
+    val_subjects: int | float = 0.15  # held-out TRAINING subjects for early stopping
+    test_split: str = "official"  # official | none
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    warmup_frac: float = 0.1
+    grad_clip: float = 1.0
+    label_smoothing: float = 0.1
+    class_weights: bool = False
+    recon_weight: float = 1.0
+    recon_fraction: float = 0.25  # decode this share of each batch: the decoder costs more than the encoder
+    beta: float = 0.01  # KL weight after annealing
+    beta_warmup_epochs: int = 5
+    free_bits: float = 0.05  # nats per latent dim
+    cls_weight: float = 1.0
+    domain_weight: float = 0.1
+    ema_decay: float = 0.998
+    patience: int = 8
+    augment: bool = True
+    aug_scale: float = 0.1
+    aug_jitter: float = 0.02
+    aug_rotate_deg: float = 10.0
+    seed: int = 0
+    threads: int = 0  # 0: torch default
+    max_train_windows: int = 0  # 0: all; subsample for quick runs
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def build_config(file: str | Path | None = None, **flags) -> TrainConfig:
+    """Defaults, overridden by a JSON file, overridden by non-None CLI flags. Unknown keys are errors."""
+    values: dict = {}
+    if file is not None:
+        try:
+            values.update(json.loads(Path(file).read_text()))
+        except (OSError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{file}: cannot read training config ({e})") from e
+    values.update({k: v for k, v in flags.items() if v is not None})
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"unknown training config keys: {unknown} (known: {sorted(names)})")
+    for key in ("data", "classes"):
+        if isinstance(values.get(key), str):
+            values[key] = tuple(s for s in values[key].split(",") if s)
+        elif key in values:
+            values[key] = tuple(values[key])
+    cfg = TrainConfig(**values)
+    if cfg.epochs < 1 or cfg.batch_size < 2:
+        raise ConfigError(f"epochs must be >= 1 and batch_size >= 2 (got {cfg.epochs}, {cfg.batch_size})")
+    return cfg

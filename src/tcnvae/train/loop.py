@@ -1,0 +1,167 @@
+"""The training loop: AdamW, warm-up + cosine LR, gradient clipping, EMA weights, DANN,
+early stopping on validation macro-F1, best checkpoint, resumable and deterministic.
+
+Determinism: every epoch reseeds numpy and torch from (seed, epoch), so a resumed run draws
+the same batches, augmentations and dropout masks as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+
+from tcnvae.data.splits import domain_index
+from tcnvae.data.windows import WindowSet
+from tcnvae.model.checkpoint import save_model
+from tcnvae.model.grl import dann_strength
+from tcnvae.model.presets import preset_config
+from tcnvae.model.vae import TCNVAE
+from tcnvae.train.augment import augment
+from tcnvae.train.config import TrainConfig
+from tcnvae.train.losses import active_units, beta_at, total_loss
+from tcnvae.train.prepare import Prepared
+
+log = logging.getLogger(__name__)
+STATE_FILE = "state.pt"
+BEST_FILE = "model.safetensors"
+HISTORY_FILE = "history.jsonl"
+
+
+@torch.no_grad()
+def predict(model: TCNVAE, x_norm: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """(class probabilities (N, K), latent means (N, D)) for normalized windows."""
+    model.eval()
+    probs, mus = [], []
+    for i in range(0, len(x_norm), batch):
+        mu, _ = model.encode(torch.from_numpy(x_norm[i:i + batch]))
+        probs.append(torch.softmax(model.activity_head(mu), dim=1).numpy())
+        mus.append(mu.numpy())
+    k, d = model.config.n_classes, model.config.latent_dim
+    return (np.concatenate(probs) if probs else np.zeros((0, k)), np.concatenate(mus) if mus else np.zeros((0, d)))
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, data: Prepared, run_dir: Path,
+                 on_step: Callable[[dict], None] | None = None) -> None:
+        self.cfg, self.data, self.run_dir = cfg, data, Path(run_dir)
+        self.on_step = on_step or (lambda _m: None)
+        torch.manual_seed(cfg.seed)
+        self.model = TCNVAE(preset_config(cfg.preset, n_classes=len(data.label_names),
+                                          n_domains=len(data.domain_names), label_names=data.label_names,
+                                          domain_names=data.domain_names))
+        self.ema = copy.deepcopy(self.model).eval()
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.steps_per_epoch = max(1, math.ceil(len(data.train) / cfg.batch_size))
+        total, warm = cfg.epochs * self.steps_per_epoch, max(1, int(cfg.warmup_frac * cfg.epochs * self.steps_per_epoch))
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (
+            1 + math.cos(math.pi * min(1.0, max(0, s - warm) / max(1, total - warm)))))
+        self.x_val = data.normalizer.apply(data.val.x)
+        self.domains = domain_index(data.train.domain)[0] if len(data.domain_names) > 1 else None
+        self.class_weight = self._class_weight() if cfg.class_weights else None
+        self.epoch, self.best_f1, self.bad_epochs = 0, -1.0, 0
+
+    def _class_weight(self) -> torch.Tensor:
+        counts = np.bincount(self.data.train.y, minlength=len(self.data.label_names)).astype(np.float64)
+        w = counts.sum() / np.maximum(counts, 1) / len(counts)
+        return torch.tensor(np.sqrt(w), dtype=torch.float32)  # sqrt: tempered, rare transitions still learnable
+
+    def _batches(self, epoch: int):
+        rng = np.random.default_rng([self.cfg.seed, epoch])
+        torch.manual_seed(self.cfg.seed * 100_003 + epoch)
+        order = rng.permutation(len(self.data.train))
+        std = self.data.normalizer.std
+        for i in range(0, len(order) - 1, self.cfg.batch_size):
+            idx = np.sort(order[i:i + self.cfg.batch_size])
+            x = self.data.train.x[idx]
+            if self.cfg.augment:
+                x = augment(x, rng, self.cfg.aug_scale, self.cfg.aug_jitter, self.cfg.aug_rotate_deg, std)
+            d = torch.from_numpy(self.domains[idx]) if self.domains is not None else None
+            yield torch.from_numpy(self.data.normalizer.apply(x)), torch.from_numpy(self.data.train.y[idx]), d
+
+    def _update_ema(self, step: int) -> None:
+        # Warm-up (as timm's ModelEmaV3): early on the average must not be dominated by the init.
+        decay = min(self.cfg.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, p in zip(self.ema.parameters(), self.model.parameters()):
+                pe.mul_(decay).add_(p.detach(), alpha=1 - decay)
+
+    def _train_epoch(self, epoch: int) -> dict:
+        self.model.train()
+        sums: dict[str, float] = {}
+        n = 0
+        for step, (x, y, d) in enumerate(self._batches(epoch)):
+            progress = (epoch * self.steps_per_epoch + step) / (self.cfg.epochs * self.steps_per_epoch)
+            self.model.grl.strength = dann_strength(progress)
+            weights = {"recon": self.cfg.recon_weight, "cls": self.cfg.cls_weight, "domain": self.cfg.domain_weight,
+                       "beta": beta_at(epoch + step / self.steps_per_epoch, self.cfg.beta, self.cfg.beta_warmup_epochs)}
+            out = self.model(x, recon_count=max(1, int(len(x) * self.cfg.recon_fraction)))
+            loss, parts = total_loss(out, x[:out["recon"].shape[0]], y, d, weights, self.cfg.label_smoothing, self.class_weight,
+                                     self.cfg.free_bits)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            parts["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip))
+            self.opt.step()
+            self.sched.step()
+            self._update_ema(epoch * self.steps_per_epoch + step)
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
+            self.on_step({"epoch": epoch + 1, "step": step + 1, "steps": self.steps_per_epoch, **parts})
+        return {k: v / max(n, 1) for k, v in sums.items()}
+
+    def _validate(self) -> dict:
+        probs, mu = predict(self.ema, self.x_val)
+        pred = probs.argmax(1)
+        y = self.data.val.y
+        return {"val_macro_f1": float(f1_score(y, pred, average="macro")) if len(y) else 0.0,
+                "val_accuracy": float((pred == y).mean()) if len(y) else 0.0,
+                "active_units": active_units(torch.from_numpy(mu)) if len(mu) > 1 else 0}
+
+    def _save_state(self) -> None:
+        state = {"model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
+                 "sched": self.sched.state_dict(), "epoch": self.epoch, "best_f1": self.best_f1,
+                 "bad_epochs": self.bad_epochs}
+        tmp = self.run_dir / f".{STATE_FILE}.tmp"
+        torch.save(state, tmp)
+        tmp.replace(self.run_dir / STATE_FILE)
+
+    def load_state(self) -> bool:
+        path = self.run_dir / STATE_FILE
+        if not path.is_file():
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=True)  # tensors and numbers only
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.epoch, self.best_f1, self.bad_epochs = state["epoch"], state["best_f1"], state["bad_epochs"]
+        log.info("resumed at epoch %d (best validation macro-F1 %.4f)", self.epoch, self.best_f1)
+        return True
+
+    def fit(self, on_epoch: Callable[[dict], None] | None = None) -> float:
+        """Train until the epoch budget or early stopping; returns the best validation macro-F1."""
+        while self.epoch < self.cfg.epochs and self.bad_epochs < self.cfg.patience:
+            t0 = time.perf_counter()
+            row = {"epoch": self.epoch + 1, **self._train_epoch(self.epoch), **self._validate(),
+                   "lr": self.sched.get_last_lr()[0]}
+            row["seconds"] = round(time.perf_counter() - t0, 2)
+            self.epoch += 1
+            if row["val_macro_f1"] > self.best_f1:
+                self.best_f1, self.bad_epochs, row["best"] = row["val_macro_f1"], 0, True
+                save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, "val_macro_f1": self.best_f1})
+            else:
+                self.bad_epochs, row["best"] = self.bad_epochs + 1, False
+            with open(self.run_dir / HISTORY_FILE, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            self._save_state()
+            (on_epoch or (lambda _r: None))(row)
+        return self.best_f1

@@ -1,0 +1,98 @@
+"""From dataset names to normalized-ready train / validation / test windows, split by subject.
+
+Test subjects come from each source's official split; validation subjects are held out of the
+training subjects (never the test ones) for early stopping. The normalizer is fitted on the
+training windows only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from tcnvae.contract import WINDOW
+from tcnvae.data.dataset import load_recordings
+from tcnvae.data.normalize import Normalizer
+from tcnvae.data.splits import leave_subjects_out, official_split, validation_subjects
+from tcnvae.data.taxonomy import canonical_label
+from tcnvae.data.windows import WindowSet, make_windows
+from tcnvae.train.config import ConfigError, TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    train: WindowSet
+    val: WindowSet
+    test: WindowSet | None
+    normalizer: Normalizer
+    label_names: tuple[str, ...]
+    domain_names: tuple[str, ...]
+    sources: dict[str, list[str]]  # which source contributed which labels
+    subjects: dict[str, list[str]]  # split -> subjects
+
+
+def _concat(parts: list[WindowSet], names: tuple[str, ...]) -> WindowSet:
+    """Concatenate window sets whose labels were already remapped into `names`."""
+    return WindowSet(
+        x=np.concatenate([p.x for p in parts]), y=np.concatenate([p.y for p in parts]),
+        subject=np.concatenate([p.subject for p in parts]), domain=np.concatenate([p.domain for p in parts]),
+        present=np.logical_or.reduce([p.present for p in parts]), label_names=names)
+
+
+def _relabel(ws: WindowSet, source: str, multi: bool, union: list[str]) -> WindowSet:
+    mapped = [canonical_label(source, n) if multi else n for n in ws.label_names]
+    for n in mapped:
+        if n not in union:
+            union.append(n)
+    lut = np.array([union.index(n) for n in mapped], dtype=np.int64)
+    return WindowSet(ws.x, lut[ws.y] if len(ws.y) else ws.y, ws.subject, ws.domain, ws.present, tuple(union))
+
+
+def _keep_classes(ws: WindowSet, classes: tuple[str, ...]) -> WindowSet:
+    unknown = [c for c in classes if c not in ws.label_names]
+    if unknown:
+        raise ConfigError(f"classes {unknown} not in the data's labels {list(ws.label_names)}")
+    old = [ws.label_names.index(c) for c in classes]
+    lut = np.full(len(ws.label_names), -1, dtype=np.int64)
+    lut[old] = np.arange(len(classes))
+    y = lut[ws.y]
+    keep = y >= 0
+    return WindowSet(ws.x[keep], y[keep], ws.subject[keep], ws.domain[keep], ws.present, tuple(classes))
+
+
+def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
+    multi = len(cfg.data) > 1
+    union: list[str] = []
+    trains, tests, sources = [], [], {}
+    for name in cfg.data:
+        ws = make_windows(load_recordings(name, data_dir), WINDOW, cfg.stride)
+        ws = _relabel(ws, name, multi, union)
+        sources[name] = sorted({ws.label_names[i] for i in np.unique(ws.y)})
+        if cfg.test_split == "official":
+            _, test_subjects = official_split(name)
+            tr, te = leave_subjects_out(ws, test_subjects)
+            trains.append(tr)
+            tests.append(te)
+        else:
+            trains.append(ws)
+    names = tuple(union)
+    train = _concat(trains, names)
+    test = _concat(tests, names) if tests else None
+    if cfg.classes:
+        train = _keep_classes(train, cfg.classes)
+        test = _keep_classes(test, cfg.classes) if test is not None else None
+        names = cfg.classes
+    fit_subjects, val_subjects = validation_subjects(train.subjects(), cfg.val_subjects, cfg.seed)
+    fit, val = leave_subjects_out(train, val_subjects)
+    if cfg.max_train_windows and len(fit) > cfg.max_train_windows:
+        pick = np.sort(np.random.default_rng(cfg.seed).choice(len(fit), cfg.max_train_windows, replace=False))
+        fit = fit.select(np.isin(np.arange(len(fit)), pick))
+    normalizer = Normalizer.fit(fit.x, fit.present)
+    subjects = {"train": fit.subjects(), "validation": val.subjects(),
+                "test": test.subjects() if test is not None else []}
+    log.info("windows: train %d, validation %d, test %d", len(fit), len(val), len(test) if test else 0)
+    return Prepared(fit, val, test, normalizer, names, tuple(sorted(cfg.data)), sources, subjects)

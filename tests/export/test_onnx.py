@@ -1,0 +1,77 @@
+"""The exported graphs: shapes, opsets, Hailo allowlist, dynamic batch, weight-norm folding."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+from tcnvae.export.allowlist import HAILO_ALLOWED_OPS, non_causal_pads, off_allowlist
+from tcnvae.export.onnx import fold_weight_norm, opset_of, value_shapes
+from tcnvae.model.vae import TCNVAE, DeployableEncoder, ModelConfig
+
+
+def test_static_graph_has_fixed_shapes_opset_11_and_only_allowed_ops(exported):
+    model = onnx.shape_inference.infer_shapes(onnx.load(exported["release"].export_dir / "encoder_static.onnx"))
+    shapes = value_shapes(model)
+    n_classes = len(exported["release"].labels)
+    assert shapes["x"] == [1, 100, 9]
+    assert shapes["latent"] == [1, 64] and shapes["motif_scores"] == [1, 12]
+    assert shapes["activity_probs"] == [1, n_classes]
+    assert opset_of(model) == 11
+    assert off_allowlist(model) == []
+    assert {n.op_type for n in model.graph.node} <= HAILO_ALLOWED_OPS
+    assert not {"Slice", "Loop", "If", "Shape", "ConstantOfShape", "Cast"} & {n.op_type for n in model.graph.node}
+    assert non_causal_pads(model) == []
+
+
+def test_dynamic_graph_runs_a_batch_of_five_and_matches_pytorch(exported):
+    release = exported["release"]
+    model = onnx.load(release.export_dir / "encoder.onnx")
+    assert opset_of(model) >= 13
+    x = np.random.default_rng(3).normal(size=(5, 100, 9)).astype(np.float32)
+    sess = ort.InferenceSession(str(release.export_dir / "encoder.onnx"), providers=["CPUExecutionProvider"])
+    latent, motifs, probs = sess.run(None, {"x": x})
+    assert latent.shape == (5, 64) and motifs.shape == (5, 12) and probs.shape == (5, len(release.labels))
+    with torch.no_grad():
+        ref = release.load_encoder()(torch.from_numpy(x))
+    for got, want in zip((latent, motifs, probs), ref):
+        np.testing.assert_allclose(got, want.numpy(), atol=1e-4)
+
+
+def test_int8_graph_is_qdq_per_channel_at_opset_13_or_more(exported):
+    model = onnx.load(exported["release"].export_dir / "encoder_int8.onnx")
+    assert opset_of(model) >= 13
+    ops = {n.op_type for n in model.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    scales = [i for i in model.graph.initializer if i.name.endswith("weight_scale")]
+    assert scales and all(len(s.dims) == 1 and s.dims[0] > 1 for s in scales)  # one scale per out channel
+
+
+def test_fold_weight_norm_keeps_the_original_intact():
+    torch.manual_seed(0)
+    enc = DeployableEncoder(TCNVAE(ModelConfig(n_classes=3))).eval()
+    x = torch.randn(2, 100, 9)
+    with torch.no_grad():
+        before = enc(x)[0]
+        folded = fold_weight_norm(enc)
+        fold_weight_norm(enc)  # twice: the original must still be parametrized and working
+        assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in folded.modules())
+        torch.testing.assert_close(folded(x)[0], before)
+        torch.testing.assert_close(enc(x)[0], before)
+
+
+def _pad_model(pads: list[int]) -> onnx.ModelProto:
+    node = helper.make_node("Pad", ["x", "pads"], ["y"], name="p", mode="constant")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(np.array(pads, dtype=np.int64), "pads")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+
+
+def test_non_causal_pads_flags_right_padding_only():
+    assert non_causal_pads(_pad_model([0, 0, 2, 0, 0, 0])) == []
+    assert non_causal_pads(_pad_model([0, 0, 0, 0, 0, 2])) == ["p"]
+    assert non_causal_pads(_pad_model([0, 1, 0, 0, 0, 0])) == ["p"]

@@ -1,0 +1,64 @@
+"""Start-up refuses a tampered release; SIGTERM lets in-flight requests finish."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from tests.serve.server import ServerProcess
+
+TCNVAE = Path(sys.executable).with_name("tcnvae")
+
+
+def test_tampered_release_is_refused(tmp_path, serve_models):
+    models = tmp_path / "models"
+    shutil.copytree(serve_models, models)
+    weights = models / "tcn_encoder" / "v1.0.0" / "encoder.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    r = subprocess.run([str(TCNVAE), "serve", "tcn_encoder@champion", "--models", str(models), "--port", "1"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "failed verification" in r.stderr and "encoder.safetensors" in r.stderr
+
+
+def test_unsafe_settings_are_refused(serve_models):
+    r = subprocess.run([str(TCNVAE), "serve", "--models", str(serve_models), "--host", "0.0.0.0"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "API keys" in r.stderr
+
+
+def test_sigterm_drains_in_flight_requests(serve_models, windows):
+    server = ServerProcess(serve_models, "--max-batch", "8").wait_ready()
+    big = {"windows": np.repeat(windows, 24, axis=0).tolist()}  # 192 windows: ~0.2 s of work each
+    results: list[int] = []
+
+    def call() -> None:
+        try:
+            results.append(httpx.post(f"{server.url}/infer/batch", json=big, timeout=60.0).status_code)
+        except httpx.HTTPError as e:
+            results.append(repr(e))
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # wait until the server holds requests, polling /status
+        status = httpx.get(f"{server.url}/status").json()
+        if status["queue_depth"] + (status["running_windows"] > 0) >= 2:
+            break
+    server.proc.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(timeout=60)
+    code = server.stop()
+    assert results == [200] * 4, server.output()
+    assert code == 0
