@@ -61,4 +61,5 @@ def test_sigterm_drains_in_flight_requests(serve_models, windows):
         t.join(timeout=60)
     code = server.stop()
     assert results == [200] * 4, server.output()
-    assert code == 0
+    # uvicorn re-raises the captured SIGTERM after a clean shutdown, so the parent sees it.
+    assert code in (0, -signal.SIGTERM)

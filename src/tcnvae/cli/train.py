@@ -1,10 +1,59 @@
-"""`tcnvae train`."""
+"""`tcnvae train --data NAME[,NAME...] --out RUN_DIR [--config FILE] [--epochs N] [--seed S] [--resume]`."""
 
 from __future__ import annotations
 
-from tcnvae.cli import not_built
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from tcnvae.model.presets import PRESETS
+from tcnvae.train.config import build_config
+from tcnvae.train.run import train_run
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train (not built yet)")
-    p.set_defaults(func=not_built("train"))
+    p = sub.add_parser("train", help="train a TCN-VAE on one or more datasets (subject-wise splits)")
+    p.add_argument("--data", default=None, help="dataset name(s), comma-separated (default: watch)")
+    p.add_argument("--out", type=Path, required=True, help="run directory to create")
+    p.add_argument("--config", type=Path, default=None, help="JSON training config (keys of TrainConfig)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model size (default: seed)")
+    p.add_argument("--classes", default=None, help="comma-separated subset of labels to keep")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = build_config(args.config, data=args.data, preset=args.preset, classes=args.classes, epochs=args.epochs,
+                       batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    bar = tqdm(total=None, unit="batch", dynamic_ncols=True, disable=None)
+
+    def on_step(m: dict) -> None:
+        if bar.total != m["steps"]:
+            bar.reset(total=m["steps"])
+        bar.set_description(f"epoch {m['epoch']}/{cfg.epochs}")
+        bar.set_postfix(loss=f"{m['loss']:.3f}", ce=f"{m['ce']:.3f}", refresh=False)
+        bar.update(1)
+
+    def on_epoch(row: dict) -> None:
+        tqdm.write(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f}  val macro-F1 {row['val_macro_f1']:.4f}  "
+                   f"val acc {row['val_accuracy']:.4f}  active units {row['active_units']}  "
+                   f"{row['seconds']:.0f}s{'  *best' if row['best'] else ''}")
+
+    try:
+        results = train_run(cfg, args.out, args.resume, args.data_dir, on_step, on_epoch)
+    finally:
+        bar.close()
+    print(json.dumps({k: v for k, v in results.items()}, indent=2, default=str))
+    print(f"run written to {args.out}  (next: tcnvae release {args.out})")
+    return 0

@@ -96,3 +96,38 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
                 "test": test.subjects() if test is not None else []}
     log.info("windows: train %d, validation %d, test %d", len(fit), len(val), len(test) if test else 0)
     return Prepared(fit, val, test, normalizer, names, tuple(sorted(cfg.data)), sources, subjects)
+
+
+def split_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: str, data_dir=None,
+                  stride: int | None = None) -> tuple[WindowSet, WindowSet]:
+    """(windows of `split`, training windows) labelled in a model's label order, for evaluation.
+
+    Windows whose label the model does not know are dropped (e.g. transitions for a 6-class model).
+    """
+    from tcnvae.contract import STRIDE
+
+    multi = len(data) > 1
+    union: list[str] = []
+    evals, trains = [], []
+    for name in data:
+        ws = _relabel(make_windows(load_recordings(name, data_dir), WINDOW, stride or STRIDE), name, multi, union)
+        if split == "all":
+            evals.append(ws)
+            continue
+        _, test_subjects = official_split(name)
+        tr, te = leave_subjects_out(ws, test_subjects)
+        evals.append(te if split == "test" else tr)
+        trains.append(tr)
+    known = [c for c in label_names if c in union]
+    if not known:
+        raise ConfigError(f"none of the model's labels {list(label_names)} occur in {list(data)} ({union})")
+    ev = _keep_model_labels(_concat(evals, tuple(union)), label_names)
+    tr = _keep_model_labels(_concat(trains, tuple(union)), label_names) if trains else None
+    return ev, tr
+
+
+def _keep_model_labels(ws: WindowSet, label_names: tuple[str, ...]) -> WindowSet:
+    lut = np.array([label_names.index(n) if n in label_names else -1 for n in ws.label_names], dtype=np.int64)
+    y = lut[ws.y]
+    keep = y >= 0
+    return WindowSet(ws.x[keep], y[keep], ws.subject[keep], ws.domain[keep], ws.present, tuple(label_names))

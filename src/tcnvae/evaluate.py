@@ -1,0 +1,152 @@
+"""Held-out-subject evaluation: metrics, latent quality, and the pictures people look at.
+
+`evaluate_windows` returns plain numbers (eval_metrics.json); `plots` draws the confusion
+matrix, a 2-D projection of the latent coloured by activity, and the training curves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support, silhouette_score  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def classification_metrics(y: np.ndarray, pred: np.ndarray, label_names: tuple[str, ...]) -> dict:
+    labels = np.arange(len(label_names))
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    return {
+        "n_windows": int(len(y)),
+        "accuracy": float((pred == y).mean()) if len(y) else 0.0,
+        "macro_f1": float(f1_score(y, pred, labels=labels[s > 0], average="macro", zero_division=0)),
+        "per_class": {name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                      for i, name in enumerate(label_names)},
+        "confusion_matrix": confusion_matrix(y, pred, labels=labels).tolist(),
+    }
+
+
+def linear_probe(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray,
+                 seed: int = 0, max_train: int = 20_000) -> float:
+    """Accuracy of a logistic regression on the frozen latent (fitted on training subjects only)."""
+    if len(train_z) > max_train:
+        pick = np.random.default_rng(seed).choice(len(train_z), max_train, replace=False)
+        train_z, train_y = train_z[pick], train_y[pick]
+    scaler = StandardScaler().fit(train_z)
+    clf = LogisticRegression(max_iter=300).fit(scaler.transform(train_z), train_y)
+    return float((clf.predict(scaler.transform(test_z)) == test_y).mean())
+
+
+def latent_quality(z: np.ndarray, y: np.ndarray, seed: int = 0, max_n: int = 4000) -> dict:
+    if len(z) > max_n:
+        pick = np.random.default_rng(seed).choice(len(z), max_n, replace=False)
+        z, y = z[pick], y[pick]
+    sil = float(silhouette_score(z, y)) if len(np.unique(y)) > 1 and len(z) > len(np.unique(y)) else float("nan")
+    return {"silhouette": sil, "active_units": int((z.var(axis=0) > 1e-2).sum())}
+
+
+def plot_confusion(cm: list[list[int]], label_names: tuple[str, ...], path: Path, title: str) -> None:
+    cm_arr = np.asarray(cm, dtype=float)
+    norm = cm_arr / np.maximum(cm_arr.sum(1, keepdims=True), 1)
+    n = len(label_names)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * n, 0.8 + 0.55 * n))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{int(cm_arr[i, j])}", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(n), label_names, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n), label_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_latent(z: np.ndarray, y: np.ndarray, label_names: tuple[str, ...], path: Path, seed: int = 0) -> None:
+    """PCA to 2-D (deterministic, fast), coloured by activity."""
+    if len(z) > 4000:
+        pick = np.random.default_rng(seed).choice(len(z), 4000, replace=False)
+        z, y = z[pick], y[pick]
+    zc = z - z.mean(0)
+    _, _, vt = np.linalg.svd(zc, full_matrices=False)
+    xy = zc @ vt[:2].T
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    cmap = plt.get_cmap("tab20" if len(label_names) > 10 else "tab10")
+    for i, name in enumerate(label_names):
+        m = y == i
+        if m.any():
+            ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=cmap(i % cmap.N), label=name)
+    ax.set_title("latent (PCA of the 64-d mean), held-out subjects")
+    ax.legend(markerscale=3, fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_curves(history_path: Path, path: Path) -> None:
+    rows = [json.loads(line) for line in history_path.read_text().splitlines() if line.strip()]
+    if not rows:
+        return
+    ep = [r["epoch"] for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for key in ("loss", "ce", "recon", "kl"):
+        if key in rows[0]:
+            a.plot(ep, [r[key] for r in rows], label=key)
+    a.set_yscale("log")
+    a.set_xlabel("epoch")
+    a.set_title("training losses")
+    a.legend()
+    b.plot(ep, [r["val_macro_f1"] for r in rows], label="validation macro-F1")
+    b.plot(ep, [r["val_accuracy"] for r in rows], label="validation accuracy")
+    b.set_xlabel("epoch")
+    b.set_ylim(0, 1)
+    b.set_title("held-out training subjects")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def evaluate_model(model, normalizer, test, train=None, split: str = "test", seed: int = 0) -> dict:
+    """All metrics of one split. `test`/`train` are WindowSets of raw windows labelled in the
+    model's label order; the linear probe is fitted on `train` latents when given."""
+    from tcnvae.train.loop import predict  # the batched forward pass; kept in one place
+
+    names = tuple(model.config.label_names)
+    probs, z = predict(model, normalizer.apply(test.x))
+    metrics = {"split": split, "subjects": test.subjects(), **classification_metrics(test.y, probs.argmax(1), names)}
+    metrics.update(latent_quality(z, test.y, seed))
+    if train is not None and len(train):
+        _, z_train = predict(model, normalizer.apply(train.x))
+        metrics["linear_probe_accuracy"] = linear_probe(z_train, train.y, z, test.y, seed)
+    return metrics
+
+
+def write_evaluation(out_dir: Path, metrics: dict, model, test, normalizer) -> None:
+    """Merge one split's metrics into eval_metrics.json and draw its pictures."""
+    from tcnvae.train.loop import predict
+
+    path = out_dir / "eval_metrics.json"
+    existing = json.loads(path.read_text()) if path.is_file() else {}
+    existing[metrics["split"]] = metrics
+    tmp = path.with_name(".eval_metrics.json.tmp")
+    tmp.write_text(json.dumps(existing, indent=2))
+    tmp.replace(path)
+    names = tuple(model.config.label_names)
+    split = metrics["split"]
+    plot_confusion(metrics["confusion_matrix"], names, out_dir / f"confusion_matrix_{split}.png",
+                   f"{split}: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}")
+    _, z = predict(model, normalizer.apply(test.x))
+    plot_latent(z, test.y, names, out_dir / f"latent_2d_{split}.png")

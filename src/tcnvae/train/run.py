@@ -1,0 +1,104 @@
+"""One training run end to end: prepare data, train, fit motifs, evaluate, write the run dir.
+
+Run directory: model.safetensors, model_config.json, train_config.json, normalization.json,
+labels.json, motifs.json, eval_metrics.json, history.jsonl, curves.png, confusion/latent PNGs,
+samples/calibration.npy + samples/heldout.npz (real windows for INT8 calibration and parity).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from tcnvae.errors import TcnvaeError
+from tcnvae.evaluate import evaluate_model, plot_curves, write_evaluation
+from tcnvae.model.checkpoint import load_model, save_model
+from tcnvae.train.config import TrainConfig
+from tcnvae.train.loop import BEST_FILE, HISTORY_FILE, Trainer, predict
+from tcnvae.train.motif_fit import fit_motifs
+from tcnvae.train.prepare import prepare
+
+log = logging.getLogger(__name__)
+N_CALIBRATION = 1024
+N_HELDOUT = 1024
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    tmp.replace(path)
+
+
+def _samples(run_dir: Path, data, seed: int) -> None:
+    """Real normalized windows that travel with the release (INT8 calibration, parity checks)."""
+    rng = np.random.default_rng(seed)
+    (run_dir / "samples").mkdir(exist_ok=True)
+    cal = rng.choice(len(data.train), min(N_CALIBRATION, len(data.train)), replace=False)
+    np.save(run_dir / "samples" / "calibration.npy", data.normalizer.apply(data.train.x[np.sort(cal)]))
+    held = data.test if data.test is not None and len(data.test) else data.val
+    pick = np.sort(rng.choice(len(held), min(N_HELDOUT, len(held)), replace=False))
+    np.savez(run_dir / "samples" / "heldout.npz", x=data.normalizer.apply(held.x[pick]), y=held.y[pick])
+
+
+def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=None,
+              on_step: Callable[[dict], None] | None = None,
+              on_epoch: Callable[[dict], None] | None = None) -> dict:
+    run_dir = Path(run_dir)
+    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+        raise TcnvaeError(f"{run_dir} is not empty; pass --resume to continue it or choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume and (run_dir / "train_config.json").is_file():
+        saved = json.loads((run_dir / "train_config.json").read_text())
+        if {k: v for k, v in saved.items() if k != "epochs"} != {k: v for k, v in json.loads(
+                json.dumps(cfg.to_dict())).items() if k != "epochs"}:
+            raise TcnvaeError(f"{run_dir}/train_config.json differs from this run's config; resume with the same config")
+    _write_json(run_dir / "train_config.json", cfg.to_dict())
+    t0 = time.perf_counter()
+    data = prepare(cfg, data_dir)
+    trainer = Trainer(cfg, data, run_dir, on_step)
+    if resume:
+        trainer.load_state()
+    trainer.fit(on_epoch)
+    train_seconds = time.perf_counter() - t0
+    return finish_run(cfg, data, run_dir, train_seconds)
+
+
+def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> dict:
+    """Motifs, evaluation and metadata from the best checkpoint."""
+    model, meta = load_model(run_dir / BEST_FILE)
+    _, z_train = predict(model, data.normalizer.apply(data.train.x))
+    motifs = fit_motifs(model, z_train, data.train.y, data.label_names, cfg.seed)
+    save_model(run_dir / BEST_FILE, model, meta)
+    _write_json(run_dir / "motifs.json", motifs)
+    _write_json(run_dir / "model_config.json", model.config.to_dict())
+    data.normalizer.save(run_dir / "normalization.json")
+    _write_json(run_dir / "labels.json", {"labels": list(data.label_names), "domains": list(data.domain_names),
+                                          "sources": data.sources, "subjects": data.subjects})
+    (run_dir / "eval_metrics.json").unlink(missing_ok=True)
+    results = {}
+    for split, ws in (("validation", data.val), ("test", data.test)):
+        if ws is None or not len(ws):
+            continue
+        m = evaluate_model(model, data.normalizer, ws, data.train, split, cfg.seed)
+        write_evaluation(run_dir, m, model, ws, data.normalizer)
+        results[split] = {k: m[k] for k in ("accuracy", "macro_f1", "linear_probe_accuracy", "silhouette")}
+    _merge_json(run_dir / "eval_metrics.json", {
+        "training": {"seconds": round(train_seconds, 1), "best_epoch": int(meta.get("epoch", 0)),
+                     "best_val_macro_f1": float(meta.get("val_macro_f1", 0.0)),
+                     "n_windows": {"train": len(data.train), "validation": len(data.val),
+                                   "test": len(data.test) if data.test is not None else 0}},
+        "data": {"sources": list(cfg.data), "classes": list(data.label_names), "stride": cfg.stride}})
+    plot_curves(run_dir / HISTORY_FILE, run_dir / "curves.png")
+    _samples(run_dir, data, cfg.seed)
+    return {**results, "train_seconds": train_seconds}
+
+
+def _merge_json(path: Path, extra: dict) -> None:
+    obj = json.loads(path.read_text()) if path.is_file() else {}
+    obj.update(extra)
+    _write_json(path, obj)
