@@ -69,6 +69,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.store = SessionStore(settings.sessions_dir)
+        app.state.store.clean_incoming()
         app.state.model = ModelGateway(settings, metrics)
         app.state.runner = SessionRunner(app.state.store, app.state.model, app.state.analysis_config, metrics)
         recovered = app.state.runner.recover()

@@ -50,6 +50,13 @@ class SessionStore:
         self.root = Path(root)
         (self.root / INCOMING).mkdir(parents=True, exist_ok=True)
 
+    def clean_incoming(self) -> int:
+        """At start-up no upload is in flight: partial files there were refused or interrupted."""
+        stale = list((self.root / INCOMING).glob("*.part"))
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
     def incoming_file(self) -> Path:
         """A fresh temp file to stream an upload into (same filesystem as the sessions)."""
         fd, tmp = tempfile.mkstemp(dir=self.root / INCOMING, suffix=".part")

@@ -144,12 +144,23 @@ class Trainer:
         self.opt.load_state_dict(state["opt"])
         self.sched.load_state_dict(state["sched"])
         self.epoch, self.best_f1, self.bad_epochs = state["epoch"], state["best_f1"], state["bad_epochs"]
+        history = self.run_dir / HISTORY_FILE
+        if history.is_file():  # drop rows of an epoch that finished after the last saved state
+            rows = [r for r in history.read_text().splitlines() if r.strip() and json.loads(r)["epoch"] <= self.epoch]
+            history.write_text("".join(r + "\n" for r in rows))
         log.info("resumed at epoch %d (best validation macro-F1 %.4f)", self.epoch, self.best_f1)
         return True
 
-    def fit(self, on_epoch: Callable[[dict], None] | None = None) -> float:
-        """Train until the epoch budget or early stopping; returns the best validation macro-F1."""
+    def fit(self, on_epoch: Callable[[dict], None] | None = None, stop_after: int | None = None) -> float:
+        """Train until the epoch budget or early stopping; returns the best validation macro-F1.
+
+        `stop_after` ends this call after that many epochs (as an interruption would); the run
+        continues with `load_state()` + `fit()` exactly as if it had not stopped."""
+        done = 0
         while self.epoch < self.cfg.epochs and self.bad_epochs < self.cfg.patience:
+            if stop_after is not None and done >= stop_after:
+                break
+            done += 1
             t0 = time.perf_counter()
             row = {"epoch": self.epoch + 1, **self._train_epoch(self.epoch), **self._validate(),
                    "lr": self.sched.get_last_lr()[0]}
