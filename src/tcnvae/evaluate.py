@@ -42,7 +42,7 @@ def linear_probe(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, t
         pick = np.random.default_rng(seed).choice(len(train_z), max_train, replace=False)
         train_z, train_y = train_z[pick], train_y[pick]
     scaler = StandardScaler().fit(train_z)
-    clf = LogisticRegression(max_iter=300).fit(scaler.transform(train_z), train_y)
+    clf = LogisticRegression(max_iter=500).fit(scaler.transform(train_z), train_y)
     return float((clf.predict(scaler.transform(test_z)) == test_y).mean())
 
 

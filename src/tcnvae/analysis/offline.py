@@ -10,6 +10,7 @@ from tcnvae.analysis.artifacts import write_analysis
 from tcnvae.analysis.pipeline import AnalysisConfig, analyze_recording
 from tcnvae.analysis.recording_io import RecordingMeta, load_recording_file
 from tcnvae.contract import WINDOW
+from tcnvae.data.recording import Recording
 from tcnvae.registry.store import Registry
 from tcnvae.runtime.engine import Engine
 
@@ -22,15 +23,17 @@ def open_engine(model_ref: str, models_dir: Path, backend: str = "onnx") -> Engi
     return Engine.from_release(release, backend=backend)
 
 
-def analyze_file(recording_path: Path, engine: Engine, out_dir: Path, config: AnalysisConfig,
-                 meta: RecordingMeta | None = None,
+def read_recording(path: Path, meta: RecordingMeta | None = None) -> Recording:
+    """The recording file (CSV or JSON) as a canonical recording; AnalysisInputError if unusable."""
+    return load_recording_file(Path(path), meta)
+
+
+def analyze_file(recording: Recording, engine: Engine, out_dir: Path, config: AnalysisConfig,
                  on_start: Callable[[int], None] | None = None,
                  progress: Callable[[int], None] | None = None) -> tuple[dict, dict[str, Path]]:
-    """Read, analyse and write results.json, ethogram.png and report.html into out_dir.
-
-    `on_start(n_windows)` and `progress(n_done)` let a caller draw a progress bar.
+    """Analyse a recording (see read_recording) and write results.json, ethogram.png and
+    report.html into out_dir. `on_start(n_windows)` and `progress(n_done)` drive a progress bar.
     """
-    recording = load_recording_file(Path(recording_path), meta)
     n = (len(recording) - WINDOW) // config.stride + 1
     if on_start is not None:
         on_start(n)

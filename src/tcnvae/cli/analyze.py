@@ -27,18 +27,18 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from tcnvae.analysis.offline import analyze_file, open_engine
+    from tcnvae.analysis.offline import analyze_file, open_engine, read_recording
     from tcnvae.analysis.pipeline import AnalysisConfig
     from tcnvae.analysis.recording_io import RecordingMeta, parse_units
 
     config = AnalysisConfig(stride=args.stride, smooth_windows=args.smooth_windows,
                             min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence)
-    meta = RecordingMeta(args.rate_hz, parse_units(args.units))
+    recording = read_recording(args.recording, RecordingMeta(args.rate_hz, parse_units(args.units)))
     out = args.out or Path(f"analysis-{args.recording.stem}")
     engine = open_engine(args.model, args.models, args.backend)
-    bar = tqdm(unit="win", desc="analyze")
+    bar = tqdm(unit="win", desc="analyze", total=None, delay=0.5)
     try:
-        results, paths = analyze_file(args.recording, engine, out, config, meta,
+        results, paths = analyze_file(recording, engine, out, config,
                                       on_start=lambda n: setattr(bar, "total", n), progress=bar.update)
     finally:
         bar.close()

@@ -1,0 +1,85 @@
+"""Training on real data: held-out-subject accuracy, finite curves, resume, determinism, config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tcnvae.errors import TcnvaeError
+from tcnvae.train.config import ConfigError, build_config
+from tcnvae.train.loop import Trainer
+from tcnvae.train.prepare import prepare
+from tests.support import TINY_TRAINING
+
+
+def test_held_out_subjects_far_above_chance(run_dir: Path) -> None:
+    metrics = json.loads((run_dir / "eval_metrics.json").read_text())
+    labels = json.loads((run_dir / "labels.json").read_text())
+    chance = 1.0 / len(labels["labels"])
+    test = metrics["test"]
+    assert set(test["subjects"]).isdisjoint(labels["subjects"]["train"])
+    assert set(labels["subjects"]["validation"]).isdisjoint(labels["subjects"]["train"])
+    assert test["accuracy"] > 2.0 * chance, test["accuracy"]
+    assert test["linear_probe_accuracy"] > 2.0 * chance
+    assert 0 < metrics["training"]["best_epoch"] <= TINY_TRAINING["epochs"]
+
+
+def test_outputs_and_finite_curves(run_dir: Path) -> None:
+    for name in ("model.safetensors", "model_config.json", "train_config.json", "normalization.json",
+                 "labels.json", "motifs.json", "history.jsonl", "curves.png", "confusion_matrix_test.png",
+                 "latent_2d_test.png", "samples/calibration.npy", "samples/heldout.npz"):
+        assert (run_dir / name).is_file(), name
+    rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == list(range(1, len(rows) + 1))
+    for r in rows:
+        assert all(v == v and abs(v) < 1e6 for k, v in r.items() if isinstance(v, float)), r
+    motifs = json.loads((run_dir / "motifs.json").read_text())
+    assert len(motifs["motifs"]) == 12
+    assert abs(sum(m["share"] for m in motifs["motifs"]) - 1.0) < 1e-3
+    assert json.loads((run_dir / "train_config.json").read_text())["seed"] == TINY_TRAINING["seed"]
+
+
+def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    cfg = build_config(**{**TINY_TRAINING, "epochs": 2, "max_train_windows": 300})
+    data = prepare(cfg)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    whole = Trainer(cfg, data, tmp_path / "a")
+    whole.fit()
+    first = Trainer(cfg, data, tmp_path / "b")
+    first.fit(stop_after=1)
+    assert first.epoch == 1
+    resumed = Trainer(cfg, data, tmp_path / "b")
+    assert resumed.load_state() and resumed.epoch == 1
+    resumed.fit()
+    a, b = _weights(whole), _weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # same seed, same batches: identical weights
+    rows = (tmp_path / "b" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(r)["epoch"] for r in rows] == [1, 2]
+
+
+def test_config_refuses_unknown_keys(tmp_path: Path) -> None:
+    bad = tmp_path / "c.json"
+    bad.write_text(json.dumps({"epochs": 3, "learning_rate": 0.1}))
+    with pytest.raises(ConfigError, match="learning_rate"):
+        build_config(bad)
+    with pytest.raises(ConfigError, match="classes"):
+        prepare(build_config(data="watch", classes="WALKING"))
+
+
+def test_cli_refuses_a_non_empty_run_dir(run_dir: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tcnvae.cli", "train", "--data", "watch", "--out", str(run_dir),
+                           "--epochs", "1"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "not empty" in proc.stderr and "Traceback" not in proc.stderr
+    assert issubclass(ConfigError, TcnvaeError)
