@@ -39,7 +39,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, registry_root: Path):
     side_port, gw_port = free_port(), free_port()
     env = {"USE_REAL_MODEL": "true", "MODEL_BACKEND_URL": f"http://127.0.0.1:{side_port}",
            "SESSIONS_DIR": str(tmp / "sessions"), "GATEWAY_BREAKER_FAILURES": "2",
-           "GATEWAY_BREAKER_COOLDOWN_S": "1.0", "GATEWAY_BACKEND_TIMEOUT_S": "10"}
+           "GATEWAY_BREAKER_COOLDOWN_S": "1.0", "GATEWAY_BACKEND_TIMEOUT_S": "10",
+           "GATEWAY_HEALTH_PROBE_TIMEOUT_S": "5"}
     side = sidecar(models, side_port, tmp / "sidecar.log")
     gw = Process(["gateway"], gw_port, tmp / "gateway.log", env=env)
     procs = {"sidecar": side, "gateway": gw, "models": models, "tmp": tmp}

@@ -1,8 +1,10 @@
 """Motif prototypes in latent space and their soft scores.
 
 A window's motif scores are a softmax over negative squared distances to 12 prototypes
-(fitted by k-means on training latents). Written with MatMul/ReduceSum/Softmax only, so the
-scores export to ONNX (opset 11) and compile for Hailo alongside the encoder.
+(fitted by k-means on training latents). Written with Sub/Mul/ReduceSum/Softmax only, so the
+scores export to ONNX (opset 11) and compile for Hailo alongside the encoder. Distances are
+taken from explicit differences, not ||z||^2 - 2 z.c + ||c||^2: that expansion cancels
+catastrophically when clusters are tight, and ONNX Runtime and PyTorch then disagree.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ class MotifHead(nn.Module):
         self.register_buffer("temperature", torch.ones(()))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, K) in [0, 1], rows sum to 1
-        c = self.prototypes
-        d2 = (z * z).sum(dim=1, keepdim=True) - 2.0 * z @ c.t() + (c * c).sum(dim=1)[None, :]
+        diff = z.unsqueeze(1) - self.prototypes.unsqueeze(0)  # (B, K, D)
+        d2 = (diff * diff).sum(dim=2)
         return torch.softmax(-d2 / self.temperature, dim=1)
 
     @torch.no_grad()

@@ -1,4 +1,4 @@
-"""Named model sizes. `seed` is the v0.1.0 architecture, kept for compatibility; `hapt`
+"""Named model sizes. `seed` is the v0.1.0 architecture, kept for compatibility; `deep`
 trades width for depth: its receptive field covers the whole 1 s window (see README)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ PRESETS: dict[str, dict] = {
     # The seed system's encoder: [64, 128, 256], kernel 3, receptive field 29 samples.
     "seed": {"channels": (64, 128, 256), "kernel_size": 3, "decoder_channels": (256, 128, 64)},
     # Five levels, dilations 1..16: receptive field 125 samples, fewer MACs than `seed`.
-    "hapt": {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64)},
+    "deep": {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64)},
     # For tests and the tiny quickstart: seconds per epoch.
     "tiny": {"channels": (16, 32, 32), "kernel_size": 3, "decoder_channels": (32, 16)},
 }

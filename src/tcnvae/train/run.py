@@ -38,8 +38,10 @@ def _samples(run_dir: Path, data, seed: int) -> None:
     """Real normalized windows that travel with the release (INT8 calibration, parity checks)."""
     rng = np.random.default_rng(seed)
     (run_dir / "samples").mkdir(exist_ok=True)
-    cal = rng.choice(len(data.train), min(N_CALIBRATION, len(data.train)), replace=False)
-    np.save(run_dir / "samples" / "calibration.npy", data.normalizer.apply(data.train.x[np.sort(cal)]))
+    # Training subjects only (fit + validation): never a test subject's window.
+    pool = data.train.x if len(data.train) >= N_CALIBRATION else np.concatenate([data.train.x, data.val.x])
+    cal = rng.choice(len(pool), min(N_CALIBRATION, len(pool)), replace=False)
+    np.save(run_dir / "samples" / "calibration.npy", data.normalizer.apply(pool[np.sort(cal)]))
     held = data.test if data.test is not None and len(data.test) else data.val
     pick = np.sort(rng.choice(len(held), min(N_HELDOUT, len(held)), replace=False))
     np.savez(run_dir / "samples" / "heldout.npz", x=data.normalizer.apply(held.x[pick]), y=held.y[pick])

@@ -1,0 +1,72 @@
+"""MicroBatcher: concurrent requests share backend calls, results stay per request, limits hold."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from tcnvae.runtime import InferenceTimeout, MicroBatcher, Overloaded, ShuttingDown
+
+
+def fake_run(x: np.ndarray) -> dict[str, np.ndarray]:
+    return {"latent": x.mean(axis=(1, 2))[:, None] * np.ones((1, 4), np.float32)}
+
+
+def _windows(n: int) -> list[np.ndarray]:
+    return [np.full((k % 3 + 1, 100, 9), float(k), np.float32) for k in range(n)]
+
+
+@pytest.mark.parametrize("max_batch", [1, 8])
+def test_results_stay_with_their_request(max_batch):
+    async def main():
+        b = MicroBatcher(fake_run, max_batch=max_batch, max_wait_s=0.002)
+        b.start()
+        jobs = _windows(20)
+        outs = await asyncio.gather(*(b.submit(x, 5.0) for x in jobs))
+        await b.close()
+        return jobs, outs, b.stats
+
+    jobs, outs, stats = asyncio.run(main())
+    for x, out in zip(jobs, outs):
+        assert out["latent"].shape == (len(x), 4) and (out["latent"] == x[0, 0, 0]).all()
+    assert stats.requests == 20 and stats.windows == sum(len(x) for x in jobs)
+    if max_batch == 1:
+        assert stats.batches == 20
+    else:
+        assert stats.batches < 20 and max(stats.batch_sizes) <= max_batch
+
+
+def test_queue_full_timeout_and_shutdown():
+    gate = threading.Event()
+
+    def slow(x):
+        gate.wait(5)
+        return fake_run(x)
+
+    async def main():
+        b = MicroBatcher(slow, max_batch=1, max_queue=2)
+        b.start()
+        w = _windows(1)[0]
+        first = asyncio.ensure_future(b.submit(w, 5.0))
+        while b.running == 0:  # the worker thread is now blocked on the gate
+            await asyncio.sleep(0.001)
+        with pytest.raises(InferenceTimeout):
+            await b.submit(w, 0.01)  # abandoned, but it still holds a queue slot until skipped
+        queued = asyncio.ensure_future(b.submit(w, 5.0))
+        await asyncio.sleep(0)
+        with pytest.raises(Overloaded):
+            await b.submit(w, 5.0)
+        gate.set()
+        closing = asyncio.ensure_future(b.close(5.0))
+        await asyncio.sleep(0)
+        with pytest.raises(ShuttingDown):
+            await b.submit(w, 5.0)
+        await closing
+        return await asyncio.gather(first, queued), b.stats
+
+    results, stats = asyncio.run(main())
+    assert len(results) == 2 and stats.requests == 2  # accepted requests finished during the drain
+    assert stats.timeouts == 1 and stats.rejected == 1
