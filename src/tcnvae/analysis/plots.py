@@ -19,7 +19,8 @@ def _band_colors(labels: list[str]) -> dict[str, tuple]:
     cmap = plt.get_cmap("tab10")
     names = [n for n in dict.fromkeys(labels) if n != UNCERTAIN]
     colors = {n: cmap(i % 10) for i, n in enumerate(names)}
-    colors[UNCERTAIN] = (0.75, 0.75, 0.75, 1.0)
+    if UNCERTAIN in labels:
+        colors[UNCERTAIN] = (0.75, 0.75, 0.75, 1.0)
     return colors
 
 
@@ -52,6 +53,8 @@ def ethogram_figure(results: dict) -> Figure:
     ax_top.set_xlim(0, float(t1[-1]))
     ax_heat.imshow(scores, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
                    extent=(float(t0[0]), float(t1[-1]), scores.shape[0] - 0.5, -0.5))
+    ax_heat.set_yticks(range(scores.shape[0]))
+    ax_heat.tick_params(axis="y", labelsize=7)
     ax_heat.set_ylabel("motif")
     ax_heat.set_xlabel("time (s)")
     ax_heat.set_title("motif scores per window", fontsize=9, loc="left")
