@@ -58,9 +58,9 @@ def dfc_steps(name: str, calibration_shape: list[int]) -> dict:
         "inputs": {"onnx": "encoder_static.onnx", "calibration": "calibration.npy",
                    "calibration_shape": calibration_shape, "calibration_layout": "NTC, normalized, float32"},
         "steps": [
-            f"hailo parser onnx encoder_static.onnx --hw-arch hailo8l --net-name {name}",
-            f"hailo optimize {name}.har --hw-arch hailo8l --calib-set-path calibration.npy",
-            f"hailo compiler {name}_optimized.har --hw-arch hailo8l",
+            f"hailo parser onnx encoder_static.onnx --hw-arch hailo8 --net-name {name}",
+            f"hailo optimize {name}.har --hw-arch hailo8 --calib-set-path calibration.npy",
+            f"hailo compiler {name}_optimized.har --hw-arch hailo8",
         ],
         "output": f"{name}.hef",
         "note": HEF_NOTE,
