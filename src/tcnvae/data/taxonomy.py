@@ -20,6 +20,9 @@ _MAP: dict[str, str] = {
     "lying": "lying", "sitting": "sitting", "standing": "standing", "walking": "walking",
     "running": "running", "cycling": "cycling", "ascending stairs": "stairs_up",
     "descending stairs": "stairs_down",
+    # Common short names in users' own CSV labels
+    "walk": "walking", "sit": "sitting", "stand": "standing", "lie": "lying", "lay": "lying",
+    "run": "running", "jog": "running", "bike": "cycling", "upstairs": "stairs_up", "downstairs": "stairs_down",
     # WISDM v1.1
     "Walking": "walking", "Jogging": "running", "Upstairs": "stairs_up", "Downstairs": "stairs_down",
     "Sitting": "sitting", "Standing": "standing",

@@ -15,6 +15,7 @@ import numpy as np
 from tcnvae.contract import WINDOW
 from tcnvae.data.dataset import load_recordings
 from tcnvae.data.normalize import Normalizer
+from tcnvae.data.sources import get_source
 from tcnvae.data.splits import leave_subjects_out, official_split, validation_subjects
 from tcnvae.data.taxonomy import canonical_label
 from tcnvae.data.windows import WindowSet, make_windows
@@ -72,12 +73,13 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
         ws = make_windows(load_recordings(name, data_dir), WINDOW, cfg.stride)
         ws = _relabel(ws, name, multi, union)
         sources[name] = sorted({ws.label_names[i] for i in np.unique(ws.y)})
-        if cfg.test_split == "official":
-            _, test_subjects = official_split(name)
-            tr, te = leave_subjects_out(ws, test_subjects)
+        split = get_source(name).official_split() if cfg.test_split == "official" else None
+        if split is not None:
+            tr, te = leave_subjects_out(ws, split[1])
             trains.append(tr)
             tests.append(te)
-        else:
+        else:  # e.g. a user's CSV folder: no published split, all its subjects train
+            log.info("%s has no official split: all its subjects are training subjects", name)
             trains.append(ws)
     names = tuple(union)
     train = _concat(trains, names)
