@@ -8,8 +8,6 @@ BENCHMARKS.md with the command, date and machine.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -21,19 +19,10 @@ from tcnvae.data import fetch, leave_subjects_out, load_recordings, make_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "uci-hapt.zip"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import machine  # noqa: E402
+
 REFERENCE = {"HAPT-6": (20105, 8145), "HAPT-12": (21462, 8779)}  # ../shared/REFERENCE.md
-
-
-def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def timed(fn, repeats: int = 3) -> float:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tcnvae.errors import TcnvaeError
-from tcnvae.registry.checksums import (SUMS_FILE, VerifyReport, compute_sums, read_sums, sha256_file,
+from tcnvae.registry.checksums import (VerifyReport, compute_sums, read_sums, sha256_file,
                                        verify_folder, write_sums)
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,6 @@ import torch
 from sklearn.metrics import f1_score
 
 from tcnvae.data.splits import domain_index
-from tcnvae.data.windows import WindowSet
 from tcnvae.model.checkpoint import save_model
 from tcnvae.model.grl import dann_strength
 from tcnvae.model.presets import preset_config
