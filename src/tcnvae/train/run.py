@@ -43,8 +43,26 @@ def _samples(run_dir: Path, data, seed: int) -> None:
     cal = rng.choice(len(pool), min(N_CALIBRATION, len(pool)), replace=False)
     np.save(run_dir / "samples" / "calibration.npy", data.normalizer.apply(pool[np.sort(cal)]))
     held = data.test if data.test is not None and len(data.test) else data.val
-    pick = np.sort(rng.choice(len(held), min(N_HELDOUT, len(held)), replace=False))
+    pick = stratified_pick(held.y, N_HELDOUT, rng)
     np.savez(run_dir / "samples" / "heldout.npz", x=data.normalizer.apply(held.x[pick]), y=held.y[pick])
+
+
+def stratified_pick(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to n indices with classes as equal as availability allows.
+
+    Parity checks compare macro-F1 on this sample; drawn at random, a rare class (a postural
+    transition) gets a handful of windows and one flipped window moves its F1 by points.
+    """
+    by_class = [rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)]
+    picked: list[np.ndarray] = []
+    budget, left = min(n, len(y)), list(by_class)
+    while budget > 0 and left:
+        share = max(1, budget // len(left))
+        taken = [idx[:share] for idx in left]
+        picked += taken
+        budget -= sum(len(t) for t in taken)
+        left = [idx[share:] for idx in left if len(idx) > share]
+    return np.sort(np.concatenate(picked)[:min(n, len(y))])
 
 
 def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=None,
