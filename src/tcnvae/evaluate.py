@@ -119,9 +119,10 @@ def plot_curves(history_path: Path, path: Path) -> None:
     plt.close(fig)
 
 
-def evaluate_model(model, normalizer, test, train=None, split: str = "test", seed: int = 0) -> dict:
-    """All metrics of one split. `test`/`train` are WindowSets of raw windows labelled in the
-    model's label order; the linear probe is fitted on `train` latents when given."""
+def evaluate_model(model, normalizer, test, train=None, split: str = "test",
+                   seed: int = 0) -> tuple[dict, np.ndarray]:
+    """(metrics, test latents) of one split. `test`/`train` are WindowSets of raw windows labelled
+    in the model's label order; the linear probe is fitted on `train` latents when given."""
     from tcnvae.train.loop import predict  # the batched forward pass; kept in one place
 
     names = tuple(model.config.label_names)
@@ -131,13 +132,11 @@ def evaluate_model(model, normalizer, test, train=None, split: str = "test", see
     if train is not None and len(train):
         _, z_train = predict(model, normalizer.apply(train.x))
         metrics["linear_probe_accuracy"] = linear_probe(z_train, train.y, z, test.y, seed)
-    return metrics
+    return metrics, z
 
 
-def write_evaluation(out_dir: Path, metrics: dict, model, test, normalizer) -> None:
-    """Merge one split's metrics into eval_metrics.json and draw its pictures."""
-    from tcnvae.train.loop import predict
-
+def write_evaluation(out_dir: Path, metrics: dict, model, test, z: np.ndarray) -> None:
+    """Merge one split's metrics into eval_metrics.json and draw its pictures (z: test latents)."""
     path = out_dir / "eval_metrics.json"
     existing = json.loads(path.read_text()) if path.is_file() else {}
     existing[metrics["split"]] = metrics
@@ -148,5 +147,4 @@ def write_evaluation(out_dir: Path, metrics: dict, model, test, normalizer) -> N
     split = metrics["split"]
     plot_confusion(metrics["confusion_matrix"], names, out_dir / f"confusion_matrix_{split}.png",
                    f"{split}: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}")
-    _, z = predict(model, normalizer.apply(test.x))
     plot_latent(z, test.y, names, out_dir / f"latent_2d_{split}.png")

@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     names = tuple(s for s in args.data.split(",") if s)
     test, train = split_windows(names, tuple(model.config.label_names), args.split, args.data_dir)
-    metrics = evaluate_model(model, normalizer, test, train, args.split)
-    write_evaluation(out, metrics, model, test, normalizer)
+    metrics, z = evaluate_model(model, normalizer, test, train, args.split)
+    write_evaluation(out, metrics, model, test, z)
     summary = {k: metrics.get(k) for k in ("n_windows", "accuracy", "macro_f1", "linear_probe_accuracy",
                                            "silhouette", "active_units")}
     print(json.dumps(summary, indent=2))

@@ -104,8 +104,8 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> d
     for split, ws in (("validation", data.val), ("test", data.test)):
         if ws is None or not len(ws):
             continue
-        m = evaluate_model(model, data.normalizer, ws, data.train, split, cfg.seed)
-        write_evaluation(run_dir, m, model, ws, data.normalizer)
+        m, z = evaluate_model(model, data.normalizer, ws, data.train, split, cfg.seed)
+        write_evaluation(run_dir, m, model, ws, z)
         results[split] = {k: m[k] for k in ("accuracy", "macro_f1", "linear_probe_accuracy", "silhouette")}
     _merge_json(run_dir / "eval_metrics.json", {
         "training": {"seconds": round(train_seconds, 1), "best_epoch": int(meta.get("epoch", 0)),
