@@ -23,7 +23,7 @@ METRIC_NAMES = {"accuracy": "Accuracy", "macro_f1": "Macro F1", "linear_probe_ac
 def render_card(folder: Path, name: str, version: str, created: str, source: str,
                 notes: list[str] | None = None) -> str:
     """model_card.md for the release files in `folder`; `notes` are extra limitations to state."""
-    docs = {f: _load(folder / f) for f in ("model_config.json", "eval_metrics.json", "labels.json",
+    docs = {f: read_json_or_empty(folder / f) for f in ("model_config.json", "eval_metrics.json", "labels.json",
                                            "normalization.json", "motifs.json", "train_config.json")}
     metrics, labels = docs["eval_metrics.json"], docs["labels.json"]
     names = datasets(docs)
@@ -47,7 +47,7 @@ def render_card(folder: Path, name: str, version: str, created: str, source: str
 def _front_matter(name: str, version: str, datasets: list[str], metrics: dict) -> dict:
     test = _dict(metrics.get("test"))
     results = [{"type": key, "name": f"Test {label}", "value": round(float(test[key]), 6)}
-               for key, label in METRIC_NAMES.items() if _num(test.get(key))]
+               for key, label in METRIC_NAMES.items() if is_number(test.get(key))]
     index = [{"name": f"{name}-{version}", "results": [{
         "task": {"type": "time-series-classification", "name": "Human activity recognition from IMU windows"},
         "dataset": {"type": datasets[0] if datasets else "unknown", "name": ", ".join(datasets) or "unknown",
@@ -55,7 +55,7 @@ def _front_matter(name: str, version: str, datasets: list[str], metrics: dict) -
         "metrics": results}]}] if results else []
     return {"library_name": "pytorch", "license": LICENSE,
             "tags": ["imu", "human-activity-recognition", "time-series", "tcn", "vae", "safetensors", "onnx"],
-            "datasets": datasets, "metrics": [k for k in METRIC_NAMES if _num(test.get(k))], "model-index": index}
+            "datasets": datasets, "metrics": [k for k in METRIC_NAMES if is_number(test.get(k))], "model-index": index}
 
 
 def to_yaml(obj: object, indent: int = 0) -> str:
@@ -131,7 +131,7 @@ def _normalization(doc: dict) -> str:
 def _metrics(metrics: dict, label_names: list) -> str:
     text = "## Evaluation\n\n"
     splits = [s for s in ("test", "validation") if isinstance(metrics.get(s), dict)]
-    keys = sorted({k for s in splits for k, v in metrics[s].items() if _num(v)})
+    keys = sorted({k for s in splits for k, v in metrics[s].items() if is_number(v)})
     if keys:
         text += _table(("metric", *splits), [(METRIC_NAMES.get(k, k), *(_fmt(metrics[s].get(k)) for s in splits))
                                              for k in keys])
@@ -218,7 +218,8 @@ def _at(seq: object, i: int) -> object:
     return seq[i] if isinstance(seq, list) and i < len(seq) else None
 
 
-def _num(v: object) -> bool:
+def is_number(v: object) -> bool:
+    """A real number in a metrics file (bools are ints in Python; they are not metrics)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -226,7 +227,8 @@ def _dict(v: object) -> dict:
     return v if isinstance(v, dict) else {}
 
 
-def _load(path: Path) -> dict:
+def read_json_or_empty(path: Path) -> dict:
+    """A JSON object, or {} when the file is missing or unreadable (for summaries only)."""
     try:
         doc = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):

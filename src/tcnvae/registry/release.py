@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 
 from tcnvae.model.checkpoint import CheckpointError, load_model, read_metadata
 from tcnvae.model.vae import TCNVAE, ModelConfig
-from tcnvae.registry.card import datasets as _datasets_of, render_card
+from tcnvae.registry.card import datasets as _datasets_of, is_number, read_json_or_empty, render_card
 from tcnvae.registry.store import (RUN_FILES, SAMPLES, SEMVER, WEIGHTS_ENCODER, WEIGHTS_FULL, Registry, Release,
                                    RegistryError, format_version, parse_version)
 
@@ -119,11 +119,11 @@ def create_release(registry: Registry, run_dir: str | Path, name: str = "tcn_enc
 
 def changelog_entry(folder: Path, source: Path | str) -> str:
     """What a reader of CHANGELOG.md wants: metrics, data, labels, source run, weights hash."""
-    metrics = _load(folder / "eval_metrics.json")
+    metrics = read_json_or_empty(folder / "eval_metrics.json")
     test = metrics.get("test", {}) if isinstance(metrics.get("test"), dict) else {}
-    labels = _load(folder / "labels.json").get("labels", [])
+    labels = read_json_or_empty(folder / "labels.json").get("labels", [])
     data = ", ".join(_datasets(folder)) or "unknown"
-    shown = {k: test[k] for k in ("accuracy", "macro_f1", "linear_probe_accuracy") if _is_num(test.get(k))}
+    shown = {k: test[k] for k in ("accuracy", "macro_f1", "linear_probe_accuracy") if is_number(test.get(k))}
     lines = [
         "- test: " + (", ".join(f"{k} {v:.4f}" for k, v in shown.items()) or "no test metrics recorded"),
         f"- data: {data}",
@@ -140,7 +140,7 @@ def changelog_entry(folder: Path, source: Path | str) -> str:
 def describe(registry: Registry, name: str, version: str) -> dict:
     """One row of `tcnvae registry list` (no verification; cheap: JSON and a header read)."""
     folder = registry.root / name / version
-    test = _load(folder / "eval_metrics.json").get("test", {})
+    test = read_json_or_empty(folder / "eval_metrics.json").get("test", {})
     test = test if isinstance(test, dict) else {}
     try:
         created = read_metadata(folder / WEIGHTS_ENCODER).get("created", "")
@@ -152,7 +152,7 @@ def describe(registry: Registry, name: str, version: str) -> dict:
 
 
 def _datasets(folder: Path) -> list[str]:
-    return _datasets_of({f: _load(folder / f) for f in ("train_config.json", "eval_metrics.json", "labels.json")})
+    return _datasets_of({f: read_json_or_empty(folder / f) for f in ("train_config.json", "eval_metrics.json", "labels.json")})
 
 
 def _read_json(path: Path) -> dict:
@@ -163,16 +163,3 @@ def _read_json(path: Path) -> dict:
     if not isinstance(doc, dict):
         raise RegistryError(f"{path}: expected a JSON object")
     return doc
-
-
-def _load(path: Path) -> dict:
-    """A JSON object, or {} when the file is missing or unreadable (for summaries only)."""
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def _is_num(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)

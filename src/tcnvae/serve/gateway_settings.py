@@ -6,7 +6,6 @@ the gateway's own knobs are prefixed `GATEWAY_` (e.g. `GATEWAY_BACKEND_TIMEOUT_S
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tcnvae.contract import WINDOW
 from tcnvae.errors import TcnvaeError
+from tcnvae.serve.settings import is_loopback
 
 MIN_API_KEY_LEN = 16
 
@@ -79,15 +79,6 @@ class GatewaySettings(BaseSettings):
 
     def check_bind(self, host: str) -> None:
         """Refuse to listen beyond loopback without an API key."""
-        if self.api_key is None and not _is_loopback(host):
+        if self.api_key is None and not is_loopback(host):
             raise UnsafeSettings(f"refusing to bind {host} without API_KEY; set API_KEY "
                                  "(>= 16 characters) or bind 127.0.0.1")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -70,7 +70,7 @@ class ServeSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_exposure(self) -> "ServeSettings":
-        if not _is_loopback(self.host) and not self.api_keys and not self.allow_remote_without_keys:
+        if not is_loopback(self.host) and not self.api_keys and not self.allow_remote_without_keys:
             raise ValueError(f"refusing to listen on {self.host} without API keys; set --api-key / "
                              "TCNVAE_API_KEYS, or TCNVAE_SERVE_ALLOW_REMOTE_WITHOUT_KEYS=1 behind a proxy")
         return self
@@ -82,7 +82,8 @@ class ServeSettings(BaseSettings):
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (what may be bound without API keys)."""
     if host == "localhost":
         return True
     try:
