@@ -30,3 +30,10 @@ def append_section(title: str, body: str, command: str | None = None) -> None:
     head = "" if BENCHMARKS.exists() else "# Benchmarks\n\nEvery table here was appended by a script in `benchmarks/`, with the command that produced it.\n"
     with open(BENCHMARKS, "a") as f:
         f.write(head + text)
+
+
+def publish(title: str, table: str, append: bool = True) -> None:
+    """Print a benchmark's table and, unless told not to, append it to BENCHMARKS.md."""
+    print(table)
+    if append:
+        append_section(title, table)

@@ -21,7 +21,7 @@ import torch
 from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import append_section  # noqa: E402
+from _report import publish  # noqa: E402
 
 from tcnvae.data.fetch import fetch  # noqa: E402
 from tcnvae.train.config import build_config  # noqa: E402
@@ -84,9 +84,7 @@ def main() -> int:
         lines.append(f"| {task} | {model} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {probe} | "
                      f"{r['n_train']:,} / {r['n_test']:,} | {r['seconds']:.0f} |")
     table = "\n".join(lines) + "\n\n" + "\n".join(notes)
-    print(table)
-    if not args.no_append:
-        append_section("Training: UCI HAPT, official subject split (TCN-VAE vs MiniRocket)", table)
+    publish("Training: UCI HAPT, official subject split (TCN-VAE vs MiniRocket)", table, append=not args.no_append)
     return 0
 
 

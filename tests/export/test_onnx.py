@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from tcnvae.export.allowlist import HAILO_ALLOWED_OPS, non_causal_pads, off_allowlist
-from tcnvae.export.onnx import fold_weight_norm, opset_of, value_shapes
+from tcnvae.export.onnx import export_onnx, fold_normalization, opset_of, value_shapes
 from tcnvae.model.vae import TCNVAE, DeployableEncoder, ModelConfig
 
 
@@ -50,14 +51,37 @@ def test_int8_graph_is_qdq_per_channel_at_opset_13_or_more(exported):
     assert scales and all(len(s.dims) == 1 and s.dims[0] > 1 for s in scales)  # one scale per out channel
 
 
-def test_fold_weight_norm_keeps_the_original_intact():
+@pytest.mark.parametrize("option", ["batch_norm", "seed_init"])
+def test_model_options_export_with_allowed_ops_and_match_pytorch(tmp_path, option):
+    """BatchNorm (folded into the convs) keeps the static graph on the Hailo allowlist and
+    faithful to PyTorch, as the seed's weight-norm layout does."""
+    torch.manual_seed(0)
+    model = TCNVAE(ModelConfig(channels=(16, 32), decoder_channels=(32, 16), n_classes=6, **{option: True}))
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules()) == (option == "batch_norm")
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):  # move BatchNorm running statistics off their defaults
+            model(torch.randn(32, 100, 9) * 2 + 0.5)
+    enc = DeployableEncoder(model).eval()
+    path = export_onnx(enc, tmp_path / f"{option}_static.onnx", dynamic=False)
+    onnx_model = onnx.load(path)
+    assert opset_of(onnx_model) == 11 and off_allowlist(onnx_model) == [] and non_causal_pads(onnx_model) == []
+    x = np.random.default_rng(0).normal(size=(1, 100, 9)).astype(np.float32)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    with torch.no_grad():
+        want = enc(torch.from_numpy(x))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.numpy(), atol=1e-5)
+
+
+def test_fold_normalization_keeps_the_original_intact():
     torch.manual_seed(0)
     enc = DeployableEncoder(TCNVAE(ModelConfig(n_classes=3))).eval()
     x = torch.randn(2, 100, 9)
     with torch.no_grad():
         before = enc(x)[0]
-        folded = fold_weight_norm(enc)
-        fold_weight_norm(enc)  # twice: the original must still be parametrized and working
+        folded = fold_normalization(enc)
+        fold_normalization(enc)  # twice: the original must still be parametrized and working
         assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in folded.modules())
         torch.testing.assert_close(folded(x)[0], before)
         torch.testing.assert_close(enc(x)[0], before)

@@ -68,6 +68,19 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
     assert [json.loads(r)["epoch"] for r in rows] == [1, 2]
 
 
+def test_batch_norm_statistics_reach_the_validated_average(tmp_path: Path) -> None:
+    """The EMA model is what is validated and saved: it must carry BatchNorm's running statistics
+    (averaging parameters alone left them at 0/1 and validation at chance)."""
+    torch.set_num_threads(1)
+    cfg = build_config(**{**TINY_TRAINING, "preset": "deep_bn", "epochs": 1, "max_train_windows": 256})
+    trainer = Trainer(cfg, prepare(cfg), tmp_path)
+    trainer.fit()
+    live, averaged = dict(trainer.model.named_buffers()), dict(trainer.ema.named_buffers())
+    means = [k for k in live if k.endswith("running_mean")]
+    assert means and all(torch.equal(live[k], averaged[k]) for k in live)
+    assert all(averaged[k].abs().sum() > 0 for k in means)  # moved off the initial zeros
+
+
 def test_config_refuses_unknown_keys(tmp_path: Path) -> None:
     bad = tmp_path / "c.json"
     bad.write_text(json.dumps({"epochs": 3, "learning_rate": 0.1}))

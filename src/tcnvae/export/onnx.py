@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from tcnvae.contract import N_CHANNELS, WINDOW
+from tcnvae.model.tcn import fold_batch_norm
 from tcnvae.export.errors import ExportError
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ STATIC_OPSET = 11  # what the Hailo DFC parses reliably
 DYNAMIC_OPSET = 17  # servers; >= 13 also lets INT8 carry per-channel QDQ
 
 
-def fold_weight_norm(encoder: nn.Module) -> nn.Module:
-    """A deep copy in eval mode with every parametrization (weight norm) baked into its weight.
+def fold_normalization(encoder: nn.Module) -> nn.Module:
+    """A deep copy in eval mode with every parametrization (weight norm) baked into its weight
+    and every BatchNorm folded into its conv: the exported graph is plain Conv/Relu/Add.
 
     The original is left intact. `deepcopy` shares the parametrized module's injected class with
     the original, and `remove_parametrizations` deletes the property from that class, which
@@ -49,12 +51,13 @@ def fold_weight_norm(encoder: nn.Module) -> nn.Module:
             module.__class__ = type(cls.__name__, cls.__bases__, body)
             for name in list(module.parametrizations.keys()):
                 parametrize.remove_parametrizations(module, name, leave_parametrized=True)
+    fold_batch_norm(folded)
     return folded
 
 
 def export_onnx(encoder: nn.Module, path: Path, dynamic: bool) -> Path:
     """Export a DeployableEncoder to `path`: static [1,100,9] at opset 11, or free batch at opset 17."""
-    model = fold_weight_norm(encoder)
+    model = fold_normalization(encoder)
     example = torch.zeros(1, WINDOW, N_CHANNELS)
     axes = {k: {0: "batch"} for k in (INPUT_NAME, *OUTPUT_NAMES)} if dynamic else None
     with warnings.catch_warnings():

@@ -10,6 +10,11 @@ PRESETS: dict[str, dict] = {
     "seed": {"channels": (64, 128, 256), "kernel_size": 3, "decoder_channels": (256, 128, 64)},
     # Five levels, dilations 1..16: receptive field 125 samples, fewer MACs than `seed`.
     "deep": {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64)},
+    # `deep` with BatchNorm after each conv (folded into the conv at export) instead of weight
+    # norm, and light dropout: converges in a few epochs and generalizes better to unseen
+    # subjects (BENCHMARKS.md, "Training recipe ablation").
+    "deep_bn": {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64),
+                "batch_norm": True, "dropout": 0.05},
     # For tests and the tiny quickstart: seconds per epoch.
     "tiny": {"channels": (16, 32, 32), "kernel_size": 3, "decoder_channels": (32, 16)},
 }

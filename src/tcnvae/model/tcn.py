@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.nn.utils.parametrizations import weight_norm
 
 
@@ -25,18 +26,27 @@ class CausalConv1d(nn.Conv1d):
 
 
 class TemporalBlock(nn.Module):
-    """Two weight-normalised causal convs with ReLU + dropout, and a residual path."""
+    """Two causal convs with ReLU + dropout, and a residual path. The convs are weight-normalised
+    (the seed's layout) or, with `batch_norm`, each followed by a BatchNorm that export folds
+    into the conv, so the deployed graph is the same Conv/Relu/Add chain either way."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, dilation: int, dropout: float) -> None:
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, dilation: int, dropout: float,
+                 seed_init: bool = True, batch_norm: bool = False) -> None:
         super().__init__()
-        self.conv1 = weight_norm(CausalConv1d(in_ch, out_ch, kernel_size, dilation))
-        self.conv2 = weight_norm(CausalConv1d(out_ch, out_ch, kernel_size, dilation))
+        wrap = (lambda conv: conv) if batch_norm else weight_norm
+        self.conv1 = wrap(CausalConv1d(in_ch, out_ch, kernel_size, dilation))
+        self.conv2 = wrap(CausalConv1d(out_ch, out_ch, kernel_size, dilation))
+        self.norm1 = nn.BatchNorm1d(out_ch) if batch_norm else nn.Identity()
+        self.norm2 = nn.BatchNorm1d(out_ch) if batch_norm else nn.Identity()
         self.dropout = nn.Dropout(dropout)
         # 1x1 conv only where widths differ, as in the seed (its state dict has `downsample`).
         self.downsample = nn.Conv1d(in_ch, out_ch, 1) if in_ch != out_ch else None
-        self._init_weights()
+        if seed_init and not batch_norm:
+            self._seed_init()
 
-    def _init_weights(self) -> None:
+    def _seed_init(self) -> None:
+        """The seed's (and locuslab's) N(0, 0.01) weights: every block starts near zero, so the
+        residual path carries the signal. Without it, PyTorch's Kaiming-uniform default applies."""
         for conv in (self.conv1, self.conv2):
             nn.init.normal_(conv.parametrizations.weight.original1, 0.0, 0.01)
             with torch.no_grad():  # keep g = ||v|| so the effective weight starts as v
@@ -46,8 +56,8 @@ class TemporalBlock(nn.Module):
             nn.init.normal_(self.downsample.weight, 0.0, 0.01)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T)
-        out = self.dropout(F.relu(self.conv1(x)))
-        out = self.dropout(F.relu(self.conv2(out)))
+        out = self.dropout(F.relu(self.norm1(self.conv1(x))))
+        out = self.dropout(F.relu(self.norm2(self.conv2(out))))
         res = x if self.downsample is None else self.downsample(x)
         return F.relu(out + res)
 
@@ -55,15 +65,26 @@ class TemporalBlock(nn.Module):
 class TemporalConvNet(nn.Module):
     """A stack of TemporalBlocks with dilation 2**i; receptive field 1 + 2*(k-1)*(2**L - 1)."""
 
-    def __init__(self, in_ch: int, channels: tuple[int, ...], kernel_size: int = 3, dropout: float = 0.2) -> None:
+    def __init__(self, in_ch: int, channels: tuple[int, ...], kernel_size: int = 3, dropout: float = 0.2,
+                 seed_init: bool = True, batch_norm: bool = False) -> None:
         super().__init__()
         widths = (in_ch, *channels)
         self.network = nn.Sequential(
-            *(TemporalBlock(widths[i], widths[i + 1], kernel_size, 2**i, dropout) for i in range(len(channels)))
+            *(TemporalBlock(widths[i], widths[i + 1], kernel_size, 2**i, dropout, seed_init, batch_norm)
+              for i in range(len(channels)))
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C_in, T) -> (B, C_out, T)
         return self.network(x)
+
+
+def fold_batch_norm(module: nn.Module) -> None:
+    """In place, eval mode: fold each TemporalBlock's BatchNorms into the conv before them."""
+    for block in module.modules():
+        if isinstance(block, TemporalBlock) and isinstance(block.norm1, nn.BatchNorm1d):
+            block.conv1 = fuse_conv_bn_eval(block.conv1, block.norm1)
+            block.conv2 = fuse_conv_bn_eval(block.conv2, block.norm2)
+            block.norm1, block.norm2 = nn.Identity(), nn.Identity()
 
 
 def receptive_field(n_levels: int, kernel_size: int) -> int:

@@ -33,6 +33,8 @@ class ModelConfig:
     n_classes: int = 6
     n_domains: int = 1
     n_motifs: int = N_MOTIFS
+    seed_init: bool = True  # N(0, 0.01) conv weights as the seed; False: PyTorch's Kaiming default
+    batch_norm: bool = False  # BatchNorm after each conv instead of weight norm (folded at export)
     label_names: tuple[str, ...] = field(default_factory=tuple)
     domain_names: tuple[str, ...] = field(default_factory=tuple)
 
@@ -54,11 +56,11 @@ class TCNVAE(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.encoder = TemporalConvNet(c.in_channels, c.channels, c.kernel_size, c.dropout)
+        self.encoder = TemporalConvNet(c.in_channels, c.channels, c.kernel_size, c.dropout, c.seed_init, c.batch_norm)
         self.fc_mu = nn.Linear(c.channels[-1], c.latent_dim)
         self.fc_logvar = nn.Linear(c.channels[-1], c.latent_dim)
         self.fc_dec = nn.Linear(c.latent_dim, c.decoder_channels[0])
-        self.decoder = TemporalConvNet(c.decoder_channels[0], c.decoder_channels, c.kernel_size, c.dropout)
+        self.decoder = TemporalConvNet(c.decoder_channels[0], c.decoder_channels, c.kernel_size, c.dropout, c.seed_init, c.batch_norm)
         # A linear 1x1 output: the seed ended the decoder in a ReLU block, which cannot
         # reproduce the negative half of z-scored signals.
         self.dec_out = nn.Conv1d(c.decoder_channels[-1], c.in_channels, 1)

@@ -7,34 +7,23 @@ exporting into a temporary folder that is never written back into the registry.
 
 from __future__ import annotations
 
-import copy
 import logging
 import warnings
 from pathlib import Path
 
 import torch
-from torch.nn.utils import parametrize
 
 from tcnvae.contract import N_CHANNELS, WINDOW
+from tcnvae.export.onnx import fold_normalization
 from tcnvae.runtime.backend import INPUT_NAME, OUTPUT_NAMES
 
 log = logging.getLogger(__name__)
 OPSET = 17
 
 
-def fold_weight_norm(module: torch.nn.Module) -> torch.nn.Module:
-    """A deep copy with every parametrization (weight norm) baked into plain weights."""
-    folded = copy.deepcopy(module).eval()
-    for mod in folded.modules():
-        if parametrize.is_parametrized(mod):
-            for name in list(mod.parametrizations.keys()):
-                parametrize.remove_parametrizations(mod, name, leave_parametrized=True)
-    return folded
-
-
 def export_encoder(encoder: torch.nn.Module, path: Path) -> Path:
     """Write `encoder` as ONNX with a dynamic batch axis: x [N, WINDOW, N_CHANNELS] -> OUTPUT_NAMES."""
-    folded = fold_weight_norm(encoder)
+    folded = fold_normalization(encoder)
     example = torch.zeros(2, WINDOW, N_CHANNELS)
     dynamic = {name: {0: "N"} for name in (INPUT_NAME, *OUTPUT_NAMES)}
     with warnings.catch_warnings():

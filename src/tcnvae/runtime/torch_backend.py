@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from tcnvae.runtime.backend import OUTPUT_NAMES
-from tcnvae.runtime.onnx_export import fold_weight_norm
+from tcnvae.export.onnx import fold_normalization
 
 
 class TorchBackend:
@@ -17,7 +17,7 @@ class TorchBackend:
 
     def __init__(self, encoder: torch.nn.Module, threads: int = 1, artifact: str = "encoder.safetensors") -> None:
         # Folding weight norm once saves recomputing every weight on every call.
-        self._module = fold_weight_norm(encoder)
+        self._module = fold_normalization(encoder)
         self.threads = threads
         self.artifact = artifact
         torch.set_num_threads(threads)  # process-wide; the sidecar runs one backend

@@ -92,6 +92,8 @@ class Trainer:
         with torch.no_grad():
             for pe, p in zip(self.ema.parameters(), self.model.parameters()):
                 pe.mul_(decay).add_(p.detach(), alpha=1 - decay)
+            for be, b in zip(self.ema.buffers(), self.model.buffers()):
+                be.copy_(b)  # BatchNorm running statistics follow the live model, as in timm
 
     def _train_epoch(self, epoch: int) -> dict:
         self.model.train()
