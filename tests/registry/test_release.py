@@ -65,6 +65,13 @@ def test_card_front_matter_and_changelog(registry_root: Path, run_dir: Path) -> 
     assert row["aliases"] == ["champion"] and row["test_macro_f1"] == pytest.approx(test["macro_f1"]) and row["created"]
 
 
+def test_source_run_is_recorded_relative_to_the_working_directory(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "runs" / "hapt6").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert release_mod.shown_path((tmp_path / "runs" / "hapt6").resolve()) == "runs/hapt6"
+    assert release_mod.shown_path(Path("/opt/elsewhere/run")) == "/opt/elsewhere/run"  # outside: absolute
+
+
 def test_versions_existing_malformed_and_next(registry_root: Path, run_dir: Path, tmp_path: Path) -> None:
     reg, _ = copy_registry(registry_root, tmp_path / "models")
     with pytest.raises(RegistryError, match="already exists"):

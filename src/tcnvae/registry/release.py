@@ -105,16 +105,26 @@ def create_release(registry: Registry, run_dir: str | Path, name: str = "tcn_enc
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run_dir / rel, staging / rel)
         shutil.copyfile(run_dir / RUN_WEIGHTS, staging / WEIGHTS_FULL)
-        meta = {"name": name, "version": version, "created": created, "source_run": str(run_dir)}
+        source = shown_path(run_dir)
+        meta = {"name": name, "version": version, "created": created, "source_run": source}
         write_encoder_weights(staging / WEIGHTS_ENCODER, model, meta)
-        card = render_card(staging, name=name, version=version, created=created, source=str(run_dir))
+        card = render_card(staging, name=name, version=version, created=created, source=source)
         (staging / "model_card.md").write_text(card)
-        return registry.publish(staging, name, version, changelog_entry(staging, run_dir))
+        return registry.publish(staging, name, version, changelog_entry(staging, source))
     except OSError as e:
         raise RegistryError(f"releasing {run_dir} as {name}@{version} failed, nothing was published: {e}") from e
     finally:
         if staging.exists():  # publish renames it away on success; anything left is a failure
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def shown_path(path: Path) -> str:
+    """A run dir as recorded in cards and the changelog: relative to the working directory when
+    inside it, so a committed registry does not carry one machine's absolute paths."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def changelog_entry(folder: Path, source: Path | str) -> str:
