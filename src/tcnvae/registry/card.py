@@ -98,7 +98,9 @@ def _architecture(cfg_doc: dict) -> str:
             ("receptive field", f"{rf} samples ({rf / 100:.2f} s at 100 Hz)"), ("latent", cfg.latent_dim),
             ("motifs", cfg.n_motifs), ("classes", cfg.n_classes), ("dropout", cfg.dropout),
             ("parameters (deployed encoder + heads)", f"{deploy:,}"), ("parameters (full VAE)", f"{total:,}")]
-    return ("## Architecture\n\nCausal dilated TCN (weight-normalised convs, residual blocks) -> global average "
+    convs = ("convs with BatchNorm, folded into the convs at export" if cfg.batch_norm
+             else "weight-normalised convs")
+    return (f"## Architecture\n\nCausal dilated TCN ({convs}, residual blocks) -> global average "
             "pooling -> `fc_mu` (the latent) -> motif scores and activity head. `encoder.safetensors` holds exactly "
             "that; `full.safetensors` adds the decoder and the domain head.\n\n" + _table(("", "value"), rows))
 
