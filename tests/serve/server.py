@@ -1,4 +1,4 @@
-"""A real `tcnvae serve` subprocess on a free loopback port, polled ready via /healthz (no sleeps)."""
+"""Real `tcnvae serve` / `tcnvae gateway` subprocesses on loopback ports, polled ready via /healthz (no sleeps)."""
 
 from __future__ import annotations
 
@@ -22,26 +22,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class ServerProcess:
-    """`tcnvae serve tcn_encoder@champion --models DIR --port P ...`, stopped with SIGTERM."""
+class Process:
+    """A `tcnvae ARGS --port P` subprocess on 127.0.0.1, ready when GET /healthz answers 200
+    (polled against a deadline); its output goes to `log`."""
 
-    def __init__(self, models: Path, *args: str, env: dict[str, str] | None = None,
-                 log: Path | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log or models.parent / f"serve-{self.port}.log"
-        cmd = [str(TCNVAE), "serve", "tcn_encoder@champion", "--models", str(models),
-               "--port", str(self.port), *args]
-        self._fh = open(self.log, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self._fh, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})})
+    def __init__(self, args: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> None:
+        self.port, self.log = port, log
+        self.url = f"http://127.0.0.1:{port}"
+        self._fh = open(log, "ab")
+        self.proc = subprocess.Popen([str(TCNVAE), *args, "--port", str(port)], stdout=self._fh,
+                                     stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
 
-    def wait_ready(self, deadline_s: float = START_DEADLINE_S) -> "ServerProcess":
+    def wait_ready(self, deadline_s: float = START_DEADLINE_S) -> "Process":
         end = time.monotonic() + deadline_s
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < end:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited {self.proc.returncode}:\n{self.output()}")
+                    raise RuntimeError(f"exited {self.proc.returncode}:\n{self.output()}")
                 try:
                     if client.get(f"{self.url}/healthz").status_code == 200:
                         return self
@@ -51,11 +48,18 @@ class ServerProcess:
                     self.proc.wait(timeout=0.1)  # a bounded poll interval, not a sleep-and-hope
                 except subprocess.TimeoutExpired:
                     pass
-        raise RuntimeError(f"server not ready within {deadline_s} s:\n{self.output()}")
+        raise RuntimeError(f"not ready within {deadline_s} s:\n{self.output()}")
 
     def output(self) -> str:
         self._fh.flush()
         return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: a sidecar that dies without a goodbye."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._fh.close()
 
     def stop(self, timeout_s: float = 30.0) -> int:
         if self.proc.poll() is None:
@@ -67,3 +71,13 @@ class ServerProcess:
                 self.proc.wait()
         self._fh.close()
         return self.proc.returncode
+
+
+class ServerProcess(Process):
+    """`tcnvae serve tcn_encoder@champion --models DIR ...` on a free port."""
+
+    def __init__(self, models: Path, *args: str, env: dict[str, str] | None = None,
+                 log: Path | None = None) -> None:
+        port = free_port()
+        super().__init__(["serve", "tcn_encoder@champion", "--models", str(models), *args], port,
+                         log or models.parent / f"serve-{port}.log", env)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tcnvae.serve.gateway import create_app
 from tcnvae.serve.gateway_settings import GatewaySettings
 from tests.analysis.hapt_recording import hapt_signals, write_csv
-from tests.serve.test_gateway_support import FakeSidecar
+from tests.serve.fake_sidecar import FakeSidecar
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance"
 API = "/api/v1/analysis"

@@ -19,8 +19,7 @@ import pytest
 
 from tcnvae.cli import main as tcnvae_main
 from tests.analysis.hapt_recording import hapt_signals, write_csv
-from tests.serve.server import free_port
-from tests.serve.test_gateway_support import Process
+from tests.serve.server import Process, free_port
 
 API = "/api/v1/analysis"
 CONFORMANCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance"

@@ -1,28 +1,16 @@
-"""Helpers for the gateway tests (no tests here): a misbehaving sidecar and real processes.
-
-FakeSidecar: a real HTTP server on 127.0.0.1 in a thread.
+"""FakeSidecar: a misbehaving model sidecar, a real HTTP server on 127.0.0.1 in a thread.
 
 `mode` picks the fault: "garbage" (200 with wrong JSON), "notjson", "error" (500), "hang"
 (never answers until stopped), "reject" (422 naming a window), "ok" (valid stub-like answers).
-Process: a `tcnvae serve` / `tcnvae gateway` subprocess on a FIXED port, so a killed sidecar
-can come back where the gateway expects it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import httpx
 import numpy as np
-
-from tests.serve.server import START_DEADLINE_S, TCNVAE
 
 
 class FakeSidecar:
@@ -88,48 +76,3 @@ class FakeSidecar:
         self._release.set()
         self.server.shutdown()
         self.server.server_close()
-
-
-class Process:
-    """A `tcnvae` subprocess on 127.0.0.1:port, ready when GET /healthz answers 200 (polled, deadline)."""
-
-    def __init__(self, args: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> None:
-        self.port, self.log = port, log
-        self.url = f"http://127.0.0.1:{port}"
-        self._fh = open(log, "ab")
-        self.proc = subprocess.Popen([str(TCNVAE), *args, "--port", str(port)], stdout=self._fh,
-                                     stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-
-    def wait_ready(self, deadline_s: float = START_DEADLINE_S) -> "Process":
-        end = time.monotonic() + deadline_s
-        with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < end:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"exited {self.proc.returncode}:\n{self.log.read_text(errors='replace')}")
-                try:
-                    if client.get(f"{self.url}/healthz").status_code == 200:
-                        return self
-                except httpx.TransportError:
-                    pass
-                try:
-                    self.proc.wait(timeout=0.1)  # bounded poll interval
-                except subprocess.TimeoutExpired:
-                    pass
-        raise RuntimeError(f"not ready within {deadline_s} s:\n{self.log.read_text(errors='replace')}")
-
-    def kill(self) -> None:
-        """SIGKILL: a sidecar that dies without a goodbye."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self._fh.close()
-
-    def stop(self, timeout_s: float = 20.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._fh.close()
