@@ -21,6 +21,7 @@ import torch
 from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _minirocket import minirocket_predict  # noqa: E402
 from _report import publish  # noqa: E402
 
 from tcnvae.data.fetch import fetch  # noqa: E402
@@ -32,17 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def minirocket(cfg, seed: int = 0) -> dict:
-    from aeon.classification.convolution_based import MiniRocketClassifier
-
     data = prepare(cfg)
     train_x = np.concatenate([data.train.x, data.val.x])  # all training subjects, as the anchor
     train_y = np.concatenate([data.train.y, data.val.y])
-    present = data.normalizer.present
-    norm = lambda x: data.normalizer.apply(x)[:, :, present].transpose(0, 2, 1).astype(np.float64)  # noqa: E731
-    t0 = time.perf_counter()
-    clf = MiniRocketClassifier(n_kernels=10_000, random_state=seed, n_jobs=1).fit(norm(train_x), train_y)
-    fit_s = time.perf_counter() - t0
-    pred = clf.predict(norm(data.test.x))
+    pred, fit_s = minirocket_predict(data.normalizer, train_x, train_y, data.test.x, seed)
     return {"accuracy": float((pred == data.test.y).mean()), "macro_f1": float(f1_score(data.test.y, pred, average="macro")),
             "seconds": fit_s, "n_train": len(train_y), "n_test": len(data.test.y)}
 

@@ -24,8 +24,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from tcnvae.contract import N_CHANNELS, WINDOW
-from tcnvae.model.tcn import fold_batch_norm
 from tcnvae.export.errors import ExportError
+from tcnvae.model.tcn import fold_batch_norm
 
 log = logging.getLogger(__name__)
 

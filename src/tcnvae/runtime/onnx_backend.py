@@ -49,11 +49,11 @@ class OnnxBackend:
         shipped = release.export_dir / ONNX_FILE
         if shipped.is_file():
             return cls(shipped, threads)
-        from tcnvae.runtime.onnx_export import export_encoder
+        from tcnvae.export.onnx import export_onnx
 
         log.warning("%s has no export/%s; exporting the encoder on the fly", release.ref, ONNX_FILE)
         with tempfile.TemporaryDirectory(prefix="tcnvae-onnx-") as tmp:
-            backend = cls(export_encoder(release.load_encoder(), Path(tmp) / ONNX_FILE), threads)
+            backend = cls(export_onnx(release.load_encoder(), Path(tmp) / ONNX_FILE, dynamic=True), threads)
         backend.artifact = f"{release.ref} (exported on the fly)"
         return backend
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tcnvae.runtime.backend import OUTPUT_NAMES
 from tcnvae.export.onnx import fold_normalization
+from tcnvae.runtime.backend import OUTPUT_NAMES
 
 
 class TorchBackend:
@@ -16,7 +16,7 @@ class TorchBackend:
     device = "cpu"
 
     def __init__(self, encoder: torch.nn.Module, threads: int = 1, artifact: str = "encoder.safetensors") -> None:
-        # Folding weight norm once saves recomputing every weight on every call.
+        # Folding weight norm and BatchNorm once saves recomputing every weight on every call.
         self._module = fold_normalization(encoder)
         self.threads = threads
         self.artifact = artifact
