@@ -40,8 +40,14 @@ DEEP = PRESETS["deep"]
 PRESETS["deep_lowdrop"] = {**DEEP, "dropout": 0.05}
 PRESETS["deep_kaiming"] = {**DEEP, "dropout": 0.05, "seed_init": False}
 PRESETS["deep_k5"] = {**DEEP, "dropout": 0.05, "seed_init": False, "kernel_size": 5}
+DEEP_BN = PRESETS["deep_bn"]
+PRESETS["deep_bn_drop"] = {**DEEP_BN, "dropout": 0.2}
+PRESETS["deep_bn_micro"] = {**DEEP_BN, "micro_gains": (10.0, 100.0)}
+PRESETS["deep_bn_micro3"] = {**DEEP_BN, "micro_gains": (10.0, 100.0, 1000.0)}
+PRESETS["deep_bn_wide"] = {**DEEP_BN, "channels": (64, 64, 128, 128, 256)}
 
-COMMON = {"preset": "deep", "val_subjects": 0.3, "stride": 100, "epochs": 15, "weight_decay": 1e-2, "patience": 8}
+COMMON = {"preset": "deep", "val_subjects": 0.3, "stride": 100, "epochs": 15, "weight_decay": 1e-2, "patience": 8,
+          "aug_scale": 0.1, "aug_rotate_deg": 5.0}  # the recipe of the first table; later variants override
 VARIANTS: dict[str, dict] = {
     "baseline": {},  # configs/hapt6.json of v1.0.0: `deep`, seed init, dropout 0.2, wd 1e-2
     "no_jitter": {"aug_jitter": 0.0},
@@ -53,6 +59,18 @@ VARIANTS: dict[str, dict] = {
     "subject_adversary": {"preset": "deep_kaiming", "weight_decay": 1e-4, "domain_weight": 0.3, "epochs": 12},
     "kernel_5": {"preset": "deep_k5", "weight_decay": 1e-4, "epochs": 12},
     "batch_norm": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12},
+    # Session 3: on top of batch_norm, aimed at generalising to unseen subjects.
+    "bn_long_ema": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "ema_decay": 0.998},
+    "bn_strong_aug": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
+    "bn_dropout": {"preset": "deep_bn_drop", "weight_decay": 1e-3, "epochs": 12},
+    "bn_wide": {"preset": "deep_bn_wide", "weight_decay": 1e-4, "epochs": 12},
+    "bn_rotate_30": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "aug_rotate_deg": 30.0, "aug_scale": 0.2},
+    "bn_rotate_45": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "aug_rotate_deg": 45.0, "aug_scale": 0.2},
+    "bn_scale_only": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "aug_scale": 0.2},
+    "bn_micro": {"preset": "deep_bn_micro", "weight_decay": 1e-4, "epochs": 12, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
+    "bn_micro_light_aug": {"preset": "deep_bn_micro", "weight_decay": 1e-4, "epochs": 12},
+    "bn_micro_3_gains": {"preset": "deep_bn_micro3", "weight_decay": 1e-4, "epochs": 12, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
+    "bn_low_lr": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "lr": 1e-3},
 }
 
 

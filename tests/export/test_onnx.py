@@ -51,13 +51,15 @@ def test_int8_graph_is_qdq_per_channel_at_opset_13_or_more(exported):
     assert scales and all(len(s.dims) == 1 and s.dims[0] > 1 for s in scales)  # one scale per out channel
 
 
-@pytest.mark.parametrize("batch_norm", [True, False], ids=["batch_norm", "weight_norm"])
-def test_conv_normalizations_export_with_allowed_ops_and_match_pytorch(tmp_path, batch_norm):
-    """BatchNorm (folded into the convs) keeps the static graph on the Hailo allowlist and
-    faithful to PyTorch, as the seed's weight-norm layout does."""
+@pytest.mark.parametrize("options", [{"batch_norm": True}, {"batch_norm": False},
+                                     {"batch_norm": True, "micro_gains": (10.0, 100.0)}],
+                         ids=["batch_norm", "weight_norm", "micro_motion"])
+def test_model_options_export_with_allowed_ops_and_match_pytorch(tmp_path, options):
+    """BatchNorm (folded into the convs) and the micro-motion front end keep the static graph on
+    the Hailo allowlist and faithful to PyTorch, as the seed's weight-norm layout does."""
     torch.manual_seed(0)
-    model = TCNVAE(ModelConfig(channels=(16, 32), decoder_channels=(32, 16), n_classes=6, batch_norm=batch_norm))
-    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules()) == batch_norm
+    model = TCNVAE(ModelConfig(channels=(16, 32), decoder_channels=(32, 16), n_classes=6, **options))
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules()) == options["batch_norm"]
     model.train()
     with torch.no_grad():
         for _ in range(3):  # move BatchNorm running statistics off their defaults
@@ -67,6 +69,7 @@ def test_conv_normalizations_export_with_allowed_ops_and_match_pytorch(tmp_path,
     onnx_model = onnx.load(path)
     assert opset_of(onnx_model) == 11 and off_allowlist(onnx_model) == [] and non_causal_pads(onnx_model) == []
     x = np.random.default_rng(0).normal(size=(1, 100, 9)).astype(np.float32)
+    x[0, 50:] = x[0, 49] + 0.003 * x[0, 50:]  # a still stretch: micro-motion channels in their linear range
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})
     with torch.no_grad():
         want = enc(torch.from_numpy(x))

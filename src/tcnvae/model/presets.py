@@ -1,5 +1,6 @@
 """Named model sizes. `seed` is the v0.1.0 architecture, kept for compatibility; `deep`
-trades width for depth: its receptive field covers the whole 1 s window (see README)."""
+trades width for depth: its receptive field covers the whole 1 s window; `deep_bn_micro`, the
+default, adds BatchNorm and micro-motion inputs (see README, "Model presets")."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ PRESETS: dict[str, dict] = {
     # subjects (BENCHMARKS.md, "Training recipe ablation").
     "deep_bn": {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64),
                 "batch_norm": True, "dropout": 0.05},
+    # `deep_bn` reading, beside each channel, its sample-to-sample change magnified 10x and 100x
+    # and clipped (model/micro_motion.py): the tremor that separates standing from sitting.
+    "deep_bn_micro": {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64),
+                      "batch_norm": True, "dropout": 0.05, "micro_gains": (10.0, 100.0)},
     # For tests and the tiny quickstart: seconds per epoch.
     "tiny": {"channels": (16, 32, 32), "kernel_size": 3, "decoder_channels": (32, 16)},
 }

@@ -15,6 +15,7 @@ from torch import nn
 
 from tcnvae.contract import LATENT_DIM, N_CHANNELS, N_MOTIFS, WINDOW
 from tcnvae.model.grl import GradientReversal
+from tcnvae.model.micro_motion import MicroMotion
 from tcnvae.model.motifs import MotifHead
 from tcnvae.model.tcn import TemporalConvNet
 
@@ -35,6 +36,7 @@ class ModelConfig:
     n_motifs: int = N_MOTIFS
     seed_init: bool = True  # N(0, 0.01) conv weights as the seed; False: PyTorch's Kaiming default
     batch_norm: bool = False  # BatchNorm after each conv instead of weight norm (folded at export)
+    micro_gains: tuple[float, ...] = ()  # magnified, clipped first differences as extra inputs (micro_motion.py)
     label_names: tuple[str, ...] = field(default_factory=tuple)
     domain_names: tuple[str, ...] = field(default_factory=tuple)
 
@@ -56,7 +58,8 @@ class TCNVAE(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.encoder = TemporalConvNet(c.in_channels, c.channels, c.kernel_size, c.dropout, c.seed_init, c.batch_norm)
+        self.micro = MicroMotion(c.in_channels, c.micro_gains)
+        self.encoder = TemporalConvNet(self.micro.out_channels, c.channels, c.kernel_size, c.dropout, c.seed_init, c.batch_norm)
         self.fc_mu = nn.Linear(c.channels[-1], c.latent_dim)
         self.fc_logvar = nn.Linear(c.channels[-1], c.latent_dim)
         self.fc_dec = nn.Linear(c.latent_dim, c.decoder_channels[0])
@@ -72,7 +75,7 @@ class TCNVAE(nn.Module):
         self.motifs = MotifHead(c.n_motifs, c.latent_dim)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, channels[-1])
-        h = self.encoder(x.transpose(1, 2))  # (B, C', T)
+        h = self.encoder(self.micro(x.transpose(1, 2)))  # (B, C', T)
         return h.mean(dim=2)  # global average pooling over time
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,10 +104,10 @@ class DeployableEncoder(nn.Module):
 
     def __init__(self, model: TCNVAE) -> None:
         super().__init__()
-        self.encoder, self.fc_mu = model.encoder, model.fc_mu
+        self.micro, self.encoder, self.fc_mu = model.micro, model.encoder, model.fc_mu
         self.activity_head, self.motifs = model.activity_head, model.motifs
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        h = self.encoder(x.transpose(1, 2)).mean(dim=2)
+        h = self.encoder(self.micro(x.transpose(1, 2))).mean(dim=2)
         latent = self.fc_mu(h)
         return latent, self.motifs(latent), F.softmax(self.activity_head(latent), dim=1)

@@ -98,6 +98,9 @@ def _architecture(cfg_doc: dict) -> str:
             ("receptive field", f"{rf} samples ({rf / 100:.2f} s at 100 Hz)"), ("latent", cfg.latent_dim),
             ("motifs", cfg.n_motifs), ("classes", cfg.n_classes), ("dropout", cfg.dropout),
             ("parameters (deployed encoder + heads)", f"{deploy:,}"), ("parameters (full VAE)", f"{total:,}")]
+    if cfg.micro_gains:
+        rows.insert(1, ("micro-motion inputs", "first difference of each channel x " + ", ".join(f"{g:g}" for g in cfg.micro_gains)
+                        + ", clipped to [-1, 1] (fixed, inside the graph)"))
     convs = ("convs with BatchNorm, folded into the convs at export" if cfg.batch_norm
              else "weight-normalised convs")
     return (f"## Architecture\n\nCausal dilated TCN ({convs}, residual blocks) -> global average "

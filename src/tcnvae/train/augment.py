@@ -1,8 +1,9 @@
 """Label-preserving augmentation on RAW SI windows (before normalization).
 
 Small rotations are applied to the accelerometer and gyroscope (and magnetometer) triads
-together, as a slightly rotated sensor would see them; kept small because sitting vs standing
-is decided by the gravity direction. Then per-window amplitude scaling and white jitter.
+together, as a slightly rotated sensor would see them: they blur the few degrees of tilt that
+separate sitting from standing for one person but not the next, so the model learns the motion
+too; lying (90 degrees away) stays distinct. Then per-window amplitude scaling and white jitter.
 """
 
 from __future__ import annotations
