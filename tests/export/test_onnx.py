@@ -11,6 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tcnvae.export.allowlist import HAILO_ALLOWED_OPS, non_causal_pads, off_allowlist
 from tcnvae.export.onnx import export_onnx, fold_normalization, opset_of, value_shapes
+from tcnvae.export.quantize import input_layer_nodes
 from tcnvae.model.vae import TCNVAE, DeployableEncoder, ModelConfig
 
 
@@ -75,6 +76,18 @@ def test_model_options_export_with_allowed_ops_and_match_pytorch(tmp_path, optio
         want = enc(torch.from_numpy(x))
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w.numpy(), atol=1e-5)
+
+
+def test_int8_keeps_the_micro_motion_front_end_and_the_first_conv_in_float(tmp_path):
+    """The magnified differences span +-500 before clipping: quantized, the tremor rounds to zero."""
+    enc = DeployableEncoder(TCNVAE(ModelConfig(channels=(16, 32), decoder_channels=(32, 16), n_classes=6,
+                                               batch_norm=True, micro_gains=(10.0, 100.0)))).eval()
+    graph = onnx.load(export_onnx(enc, tmp_path / "m.onnx", dynamic=True)).graph
+    kept = input_layer_nodes(graph)
+    micro = [n.name for n in graph.node if n.name.startswith("/micro/")]
+    assert micro and set(micro) <= set(kept)
+    learned = [n for n in graph.node if n.op_type == "Conv" and n.name in kept and not n.name.startswith("/micro/")]
+    assert learned and all(n.name.startswith("/encoder/network/network.0/") for n in learned)
 
 
 def test_fold_normalization_keeps_the_original_intact():

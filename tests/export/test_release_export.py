@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 
 from tcnvae.export import expected_files, export_release
 from tcnvae.registry.checksums import read_sums
@@ -43,6 +44,9 @@ def test_calibration_and_hailo_report(exported):
     assert report["dfc"]["inputs"]["calibration_shape"] == list(cal.shape)
     assert any(s.startswith("hailo parser onnx") for s in report["dfc"]["steps"])
     assert "DFC" in report["dfc"]["note"]
+    static = onnx.load(release.export_dir / "encoder_static.onnx")
+    convs = {n.name for n in static.graph.node if n.op_type == "Conv"}
+    assert set(report["dfc"]["high_precision_layers"]["nodes"]) & convs  # the first conv reads the raw window
 
 
 def test_re_export_of_a_complete_release_is_a_verified_no_op(exported):

@@ -14,6 +14,7 @@ from onnx import numpy_helper
 
 from tcnvae.export.allowlist import HAILO_ALLOWED_OPS, non_causal_pads, off_allowlist, op_histogram
 from tcnvae.export.onnx import opset_of, value_shapes
+from tcnvae.export.quantize import input_layer_nodes
 
 HEF_NOTE = ("The .hef itself is compiled with the Hailo Dataflow Compiler (DFC), which is licensed "
             "separately and not available in this project's environment; this report lists its inputs.")
@@ -52,7 +53,7 @@ def count_params(model: onnx.ModelProto) -> int:
     return int(sum(math.prod(i.dims) for i in model.graph.initializer if i.data_type == onnx.TensorProto.FLOAT))
 
 
-def dfc_steps(name: str, calibration_shape: list[int]) -> dict:
+def dfc_steps(name: str, calibration_shape: list[int], input_layers: list[str]) -> dict:
     """The DFC compile, as documentation strings (run on a machine with the Hailo DFC installed)."""
     return {
         "inputs": {"onnx": "encoder_static.onnx", "calibration": "calibration.npy",
@@ -63,6 +64,12 @@ def dfc_steps(name: str, calibration_shape: list[int]) -> dict:
             f"hailo compiler {name}_optimized.har --hw-arch hailo8",
         ],
         "output": f"{name}.hef",
+        # The ONNX Runtime INT8 graph keeps these in fp32 (export/quantize.py); on the chip they
+        # need the DFC's 16-bit precision mode, or the tremor and tilt they read round to zero.
+        "high_precision_layers": {"nodes": input_layers,
+                                  "why": "the input window and the micro-motion front end carry differences of "
+                                         "~0.005 normalized units, below an 8-bit grid over the input range; "
+                                         "compile them at 16 bits (a16_w16) or run them on the host"},
         "note": HEF_NOTE,
     }
 
@@ -98,5 +105,5 @@ def hailo_report(model: onnx.ModelProto, *, name: str, ref: str, normalization: 
             "present": normalization.get("present"),
             "layout": "input x is [1, T, C] time-major: 100 samples x 9 channels",
         },
-        "dfc": dfc_steps(name, calibration_shape),
+        "dfc": dfc_steps(name, calibration_shape, input_layer_nodes(model.graph)),
     }
