@@ -83,6 +83,21 @@ def test_pickle_named_safetensors_with_fresh_sums_is_refused(registry_root: Path
         reg.open(REF).load_model()
 
 
+@pytest.mark.parametrize("length", [0x4B50, 0x4B50 + 0x10000, 0x180], ids=["PK", "PK-high", "0x80"])
+def test_a_safetensors_header_length_that_looks_like_a_magic_number_is_accepted(tmp_path: Path, length: int) -> None:
+    """The length bytes of a real file can read "PK" or 0x80; only a missing JSON header is a pickle."""
+    from tcnvae.registry.store import safetensors_problem
+
+    header = b'{"__metadata__":{"pad":""}}'
+    header = header[:-3] + b"x" * (length - len(header)) + header[-3:]
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(length.to_bytes(8, "little") + header)
+    assert path.read_bytes()[:2] in (b"PK", b"\x80\x01")
+    assert safetensors_problem(path) is None
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 60)
+    assert "pickle" in safetensors_problem(path)
+
+
 def test_sums_file_is_strict_sha256sum_format(registry_root: Path) -> None:
     folder = registry_root / "tcn_encoder" / "v1.0.0"
     lines = (folder / "SHA256SUMS").read_text().splitlines()

@@ -244,12 +244,16 @@ def safetensors_problem(path: Path) -> str | None:
     """Why `path` is not a well-formed safetensors file, read from its header only; None if it is."""
     size = path.stat().st_size
     with open(path, "rb") as f:
-        head = f.read(8)
-        if head[:2] == b"PK" or head[:1] == b"\x80":
-            return "a pickle/zip file (torch.save), not safetensors; it is never unpickled"
-        if len(head) < 8:
-            return "truncated: no safetensors header"
-        n = int.from_bytes(head, "little")
+        head = f.read(9)
+        # A safetensors file is an 8-byte header length, then the JSON header. Its length bytes
+        # may well read "PK" or 0x80 (a 19,280-byte header does), so the pickle/zip magic is
+        # only a diagnosis once the JSON is missing.
+        if head[8:9] != b"{":
+            if head[:2] == b"PK" or head[:1] == b"\x80":
+                return "a pickle/zip file (torch.save), not safetensors; it is never unpickled"
+            return "truncated: no safetensors header" if len(head) < 9 else "no safetensors JSON header"
+        f.seek(8)
+        n = int.from_bytes(head[:8], "little")
         if n < 2 or 8 + n > size:
             return f"header length {n} does not fit a file of {size} bytes"
         try:
