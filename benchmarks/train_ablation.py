@@ -42,7 +42,6 @@ PRESETS["deep_kaiming"] = {**DEEP, "dropout": 0.05, "seed_init": False}
 PRESETS["deep_k5"] = {**DEEP, "dropout": 0.05, "seed_init": False, "kernel_size": 5}
 DEEP_BN = PRESETS["deep_bn"]
 PRESETS["deep_bn_drop"] = {**DEEP_BN, "dropout": 0.2}
-PRESETS["deep_bn_micro"] = {**DEEP_BN, "micro_gains": (10.0, 100.0)}
 PRESETS["deep_bn_micro3"] = {**DEEP_BN, "micro_gains": (10.0, 100.0, 1000.0)}
 PRESETS["deep_bn_wide"] = {**DEEP_BN, "channels": (64, 64, 128, 128, 256)}
 

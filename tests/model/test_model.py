@@ -14,6 +14,8 @@ CONFIGS = {
     "seed": ModelConfig(n_classes=6, n_domains=2),
     "small": ModelConfig(channels=(16, 32), decoder_channels=(32, 16), n_classes=12, n_domains=3),
     "batch_norm": ModelConfig(channels=(16, 32), decoder_channels=(32, 16), n_classes=6, batch_norm=True),
+    "micro_motion": ModelConfig(channels=(16, 32), decoder_channels=(32, 16), n_classes=6, batch_norm=True,
+                                micro_gains=(10.0, 100.0)),
 }
 
 
