@@ -67,6 +67,7 @@ VARIANTS: dict[str, dict] = {
     "bn_rotate_45": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "aug_rotate_deg": 45.0, "aug_scale": 0.2},
     "bn_scale_only": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "aug_scale": 0.2},
     "bn_micro": {"preset": "deep_bn_micro", "weight_decay": 1e-4, "epochs": 12, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
+    "bn_micro_20_epochs": {"preset": "deep_bn_micro", "weight_decay": 1e-4, "epochs": 20, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
     "bn_micro_light_aug": {"preset": "deep_bn_micro", "weight_decay": 1e-4, "epochs": 12},
     "bn_micro_3_gains": {"preset": "deep_bn_micro3", "weight_decay": 1e-4, "epochs": 12, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
     "bn_low_lr": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "lr": 1e-3},
