@@ -10,11 +10,12 @@ SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 
 # A real, short training on the Apple-Watch recordings that seglearn ships: subject-wise split,
 # a tiny model, a subsample of the training windows. Seconds, not minutes, on 2 cores.
-# weight_decay is pinned, not left to TrainConfig's default: the session's release, export and
-# INT8-parity fixtures are built from this model, and a change of default must not change it.
+# Weight decay and augmentation are pinned, not left to TrainConfig's defaults: the session's
+# release, export and INT8-parity fixtures are built from this model, and a change of default
+# must not change it.
 TINY_TRAINING = {"data": ("watch",), "preset": "tiny", "epochs": 4, "max_train_windows": 2500,
                  "val_subjects": 1, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-2, "patience": 4, "seed": 0,
-                 "aug_scale": 0.1, "aug_rotate_deg": 10.0}  # pinned: default changes must not move INT8-parity fixtures
+                 "aug_scale": 0.1, "aug_rotate_deg": 10.0}
 
 
 def make_run_dir(out: Path, **overrides) -> Path:

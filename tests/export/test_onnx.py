@@ -11,7 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tcnvae.export.allowlist import HAILO_ALLOWED_OPS, non_causal_pads, off_allowlist
 from tcnvae.export.onnx import export_onnx, fold_normalization, opset_of, value_shapes
-from tcnvae.export.quantize import input_layer_nodes
+from tcnvae.export.quantize import FRONT_END_SCOPE, input_layer_nodes
 from tcnvae.model.vae import TCNVAE, DeployableEncoder, ModelConfig
 
 
@@ -84,9 +84,9 @@ def test_int8_keeps_the_micro_motion_front_end_and_the_first_conv_in_float(tmp_p
                                                batch_norm=True, micro_gains=(10.0, 100.0)))).eval()
     graph = onnx.load(export_onnx(enc, tmp_path / "m.onnx", dynamic=True)).graph
     kept = input_layer_nodes(graph)
-    micro = [n.name for n in graph.node if n.name.startswith("/micro/")]
+    micro = [n.name for n in graph.node if n.name.startswith(FRONT_END_SCOPE)]
     assert micro and set(micro) <= set(kept)
-    learned = [n for n in graph.node if n.op_type == "Conv" and n.name in kept and not n.name.startswith("/micro/")]
+    learned = [n for n in graph.node if n.op_type == "Conv" and n.name in kept and not n.name.startswith(FRONT_END_SCOPE)]
     assert learned and all(n.name.startswith("/encoder/network/network.0/") for n in learned)
 
 

@@ -6,20 +6,21 @@ from __future__ import annotations
 
 from tcnvae.model.vae import ModelConfig
 
+# Five levels, dilations 1..16: receptive field 125 samples, fewer MACs than `seed`.
+_DEEP = {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64)}
+# `deep` with BatchNorm after each conv (folded into the conv at export) instead of weight norm,
+# and light dropout: converges in a few epochs and generalizes better to unseen subjects
+# (BENCHMARKS.md, "Training recipe ablation").
+_DEEP_BN = {**_DEEP, "batch_norm": True, "dropout": 0.05}
+
 PRESETS: dict[str, dict] = {
     # The seed system's encoder: [64, 128, 256], kernel 3, receptive field 29 samples.
     "seed": {"channels": (64, 128, 256), "kernel_size": 3, "decoder_channels": (256, 128, 64)},
-    # Five levels, dilations 1..16: receptive field 125 samples, fewer MACs than `seed`.
-    "deep": {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64)},
-    # `deep` with BatchNorm after each conv (folded into the conv at export) instead of weight
-    # norm, and light dropout: converges in a few epochs and generalizes better to unseen
-    # subjects (BENCHMARKS.md, "Training recipe ablation").
-    "deep_bn": {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64),
-                "batch_norm": True, "dropout": 0.05},
+    "deep": _DEEP,
+    "deep_bn": _DEEP_BN,
     # `deep_bn` reading, beside each channel, its sample-to-sample change magnified 10x and 100x
     # and clipped (model/micro_motion.py): the tremor that separates standing from sitting.
-    "deep_bn_micro": {"channels": (64, 64, 96, 128, 128), "kernel_size": 3, "decoder_channels": (128, 64),
-                      "batch_norm": True, "dropout": 0.05, "micro_gains": (10.0, 100.0)},
+    "deep_bn_micro": {**_DEEP_BN, "micro_gains": (10.0, 100.0)},
     # For tests and the tiny quickstart: seconds per epoch.
     "tiny": {"channels": (16, 32, 32), "kernel_size": 3, "decoder_channels": (32, 16)},
 }
