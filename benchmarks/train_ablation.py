@@ -43,6 +43,8 @@ PRESETS["deep_k5"] = {**DEEP, "dropout": 0.05, "seed_init": False, "kernel_size"
 DEEP_BN = PRESETS["deep_bn"]
 PRESETS["deep_bn_drop"] = {**DEEP_BN, "dropout": 0.2}
 PRESETS["deep_bn_micro3"] = {**DEEP_BN, "micro_gains": (10.0, 100.0, 1000.0)}
+PRESETS["deep_bn_micro_lag10"] = {**PRESETS["deep_bn_micro"], "micro_lags": (1, 10)}
+PRESETS["deep_bn_micro_lag4_16"] = {**PRESETS["deep_bn_micro"], "micro_lags": (1, 4, 16)}
 PRESETS["deep_bn_wide"] = {**DEEP_BN, "channels": (64, 64, 128, 128, 256)}
 
 COMMON = {"preset": "deep", "val_subjects": 0.3, "stride": 100, "epochs": 15, "weight_decay": 1e-2, "patience": 8,
@@ -71,6 +73,17 @@ VARIANTS: dict[str, dict] = {
     "bn_micro_light_aug": {"preset": "deep_bn_micro", "weight_decay": 1e-4, "epochs": 12},
     "bn_micro_3_gains": {"preset": "deep_bn_micro3", "weight_decay": 1e-4, "epochs": 12, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
     "bn_low_lr": {"preset": "deep_bn", "weight_decay": 1e-4, "epochs": 12, "lr": 1e-3},
+    # Session 4: the benchmark's stride (50) and a full cosine schedule without early stopping,
+    # to choose the epoch budget for refitting on all training subjects (last weights kept).
+    "bn_micro_s50_15": {"preset": "deep_bn_micro", "weight_decay": 1e-4, "stride": 50, "epochs": 15, "patience": 99,
+                        "aug_rotate_deg": 15.0, "aug_scale": 0.2},
+    "bn_micro_s50_12": {"preset": "deep_bn_micro", "weight_decay": 1e-4, "stride": 50, "epochs": 12, "patience": 99,
+                        "aug_rotate_deg": 15.0, "aug_scale": 0.2},
+    # Longer-lag differences: the slow postural sway of a standing person, not only its tremor.
+    "micro_lag10_s50_12": {"preset": "deep_bn_micro_lag10", "weight_decay": 1e-4, "stride": 50, "epochs": 12,
+                           "patience": 99, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
+    "micro_lag4_16_s50_12": {"preset": "deep_bn_micro_lag4_16", "weight_decay": 1e-4, "stride": 50, "epochs": 12,
+                             "patience": 99, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
 }
 
 
@@ -89,16 +102,20 @@ def run_variant(name: str, data_dir: Path, seed: int = 0) -> dict:
         data = subject_domains(data)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        Trainer(cfg, data, Path(tmp)).fit(lambda r: print(name, r["epoch"], f"{r['val_macro_f1']:.4f}", flush=True))
+        last: dict = {}
+        Trainer(cfg, data, Path(tmp)).fit(lambda r: (last.update(r), print(name, r["epoch"], f"{r['val_macro_f1']:.4f}", flush=True)))
         model, meta = load_model(Path(tmp) / "model.safetensors")
     probs, _ = predict(model, data.normalizer.apply(data.val.x))
     per_class = f1_score(data.val.y, probs.argmax(1), average=None)
     return {"macro_f1": float(per_class.mean()), "seconds": time.perf_counter() - t0, "best_epoch": meta.get("epoch"),
-            "per_class": dict(zip(data.label_names, per_class.round(3).tolist())), "overrides": VARIANTS[name]}
+            "last_epoch_macro_f1": last.get("val_macro_f1"), "per_class": dict(zip(data.label_names, per_class.round(3).tolist())), "overrides": VARIANTS[name]}
 
 
-def run_minirocket(data_dir: Path) -> dict:
-    data = prepare(build_config(ROOT / "configs" / "hapt6.json", **COMMON), data_dir)
+MINIROCKET = {"minirocket": {}, "minirocket_s50": {"stride": 50}}  # the reference at each window stride
+
+
+def run_minirocket(name: str, data_dir: Path) -> dict:
+    data = prepare(build_config(ROOT / "configs" / "hapt6.json", **{**COMMON, **MINIROCKET[name]}), data_dir)
     t0 = time.perf_counter()
     pred, _ = minirocket_predict(data.normalizer, data.train.x, data.train.y, data.val.x)
     per_class = f1_score(data.val.y, pred, average=None)
@@ -108,7 +125,7 @@ def run_minirocket(data_dir: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated: {', '.join(VARIANTS)}, minirocket")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated: {', '.join([*VARIANTS, *MINIROCKET])}")
     ap.add_argument("--from", dest="from_path", type=Path, default=ROOT.parent / "shared" / "data" / "uci-hapt.zip")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=1)
@@ -119,7 +136,7 @@ def main() -> int:
     fetch("uci-hapt", from_path=args.from_path, data_dir=args.data_dir)
     lines = ["| variant | changes | validation macro-F1 | SIT / STAND F1 | best epoch | seconds |", "|---|---|---|---|---|---|"]
     for name in args.variants.split(","):
-        r = run_minirocket(args.data_dir) if name == "minirocket" else run_variant(name, args.data_dir, args.seed)
+        r = run_minirocket(name, args.data_dir) if name in MINIROCKET else run_variant(name, args.data_dir, args.seed)
         print(json.dumps({name: r}), flush=True)
         lines.append(f"| {name} (seed {args.seed}) | `{json.dumps(r['overrides'])}` | {r['macro_f1']:.3f} | "
                      f"{r['per_class']['SITTING']:.2f} / {r['per_class']['STANDING']:.2f} | {r['best_epoch']} | {r['seconds']:.0f} |")

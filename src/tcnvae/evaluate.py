@@ -108,11 +108,15 @@ def plot_curves(history_path: Path, path: Path) -> None:
     a.set_xlabel("epoch")
     a.set_title("training losses")
     a.legend()
-    b.plot(ep, [r["val_macro_f1"] for r in rows], label="validation macro-F1")
-    b.plot(ep, [r["val_accuracy"] for r in rows], label="validation accuracy")
+    if "val_macro_f1" in rows[0]:
+        b.plot(ep, [r["val_macro_f1"] for r in rows], label="validation macro-F1")
+        b.plot(ep, [r["val_accuracy"] for r in rows], label="validation accuracy")
+        b.set_title("held-out training subjects")
+    else:  # a refit has no validation subjects
+        b.plot(ep, [r.get("train_accuracy", float("nan")) for r in rows], label="training accuracy (augmented)")
+        b.set_title("refit: no validation subjects")
     b.set_xlabel("epoch")
     b.set_ylim(0, 1)
-    b.set_title("held-out training subjects")
     b.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

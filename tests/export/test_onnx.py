@@ -53,8 +53,9 @@ def test_int8_graph_is_qdq_per_channel_at_opset_13_or_more(exported):
 
 
 @pytest.mark.parametrize("options", [{"batch_norm": True}, {"batch_norm": False},
-                                     {"batch_norm": True, "micro_gains": (10.0, 100.0)}],
-                         ids=["batch_norm", "weight_norm", "micro_motion"])
+                                     {"batch_norm": True, "micro_gains": (10.0, 100.0)},
+                                     {"batch_norm": True, "micro_gains": (10.0, 100.0), "micro_lags": (1, 10)}],
+                         ids=["batch_norm", "weight_norm", "micro_motion", "micro_motion_lags"])
 def test_model_options_export_with_allowed_ops_and_match_pytorch(tmp_path, options):
     """BatchNorm (folded into the convs) and the micro-motion front end keep the static graph on
     the Hailo allowlist and faithful to PyTorch, as the seed's weight-norm layout does."""

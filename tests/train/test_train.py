@@ -81,6 +81,25 @@ def test_batch_norm_statistics_reach_the_validated_average(tmp_path: Path) -> No
     assert all(averaged[k].abs().sum() > 0 for k in means)  # moved off the initial zeros
 
 
+def test_refit_trains_every_training_subject_and_keeps_the_last_epoch(tmp_path: Path) -> None:
+    """val_subjects=0: no validation subjects, no early stopping; the last epoch's weights ship."""
+    out = tmp_path / "refit"
+    proc = subprocess.run([sys.executable, "-m", "tcnvae.cli", "train", "--data", "watch", "--out", str(out),
+                           "--preset", "tiny", "--epochs", "2", "--val-subjects", "0", "--threads", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "refit: no validation subjects" in proc.stdout + proc.stderr
+    labels = json.loads((out / "labels.json").read_text())
+    assert labels["subjects"]["validation"] == []
+    assert set(labels["subjects"]["train"]).isdisjoint(labels["subjects"]["test"])
+    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2] and all("val_macro_f1" not in r for r in rows)
+    metrics = json.loads((out / "eval_metrics.json").read_text())
+    assert metrics["training"]["refit"] is True and metrics["training"]["best_epoch"] == 2
+    assert "validation" not in metrics and metrics["test"]["accuracy"] > 0
+    assert (out / "curves.png").is_file()
+
+
 def test_config_refuses_unknown_keys(tmp_path: Path) -> None:
     bad = tmp_path / "c.json"
     bad.write_text(json.dumps({"epochs": 3, "learning_rate": 0.1}))

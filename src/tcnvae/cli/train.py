@@ -25,15 +25,24 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--val-subjects", type=_count_or_share, default=None, metavar="N|SHARE",
+                   help="training subjects held out for early stopping: a count, a share (0.15), "
+                        "or 0 to refit on all of them for the full epoch budget")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
     p.set_defaults(func=run)
 
 
+def _count_or_share(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = build_config(args.config, data=args.data, preset=args.preset, classes=args.classes, epochs=args.epochs,
-                       batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
+                       batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
+                       val_subjects=args.val_subjects)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     bar = tqdm(total=None, unit="batch", dynamic_ncols=True, disable=None)
@@ -46,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     def on_epoch(row: dict) -> None:
-        tqdm.write(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f}  val macro-F1 {row['val_macro_f1']:.4f}  "
-                   f"val acc {row['val_accuracy']:.4f}  active units {row['active_units']}  "
-                   f"{row['seconds']:.0f}s{'  *best' if row['best'] else ''}")
+        held_out = (f"val macro-F1 {row['val_macro_f1']:.4f}  val acc {row['val_accuracy']:.4f}  "
+                    f"active units {row['active_units']}" if "val_macro_f1" in row
+                    else f"train acc {row['train_accuracy']:.4f}  (refit: no validation subjects)")
+        tqdm.write(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {held_out}  "
+                   f"{row['seconds']:.0f}s{'  *best' if row['best'] and 'val_macro_f1' in row else ''}")
 
     try:
         results = train_run(cfg, args.out, args.resume, args.data_dir, on_step, on_epoch)

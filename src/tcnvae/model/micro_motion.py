@@ -15,24 +15,31 @@ from torch import nn
 
 
 class MicroMotion(nn.Module):
-    """(B, C, T) -> (B, C * (1 + len(gains)), T): the input, then clip(g * (x[t] - x[t-1])) for
-    each channel and gain (channel-major: c0g0, c0g1, c1g0, ...)."""
+    """(B, C, T) -> (B, C * (1 + len(lags) * len(gains)), T): the input, then
+    clip(g * (x[t] - x[t-lag])) for each channel, lag and gain (channel-major: c0l0g0, c0l0g1, ...)."""
 
-    def __init__(self, in_channels: int, gains: tuple[float, ...]) -> None:
+    def __init__(self, in_channels: int, gains: tuple[float, ...], lags: tuple[int, ...] = (1,)) -> None:
         super().__init__()
-        self.in_channels, self.gains = in_channels, tuple(gains)
-        # One causal grouped conv: per channel, one output per gain with weights (-g, g) on
-        # (x[t-1], x[t]); the difference at t = 0 is taken against a zero pad, as the TCN's own
-        # causal padding does.
-        kernel = torch.tensor([[-1.0, 1.0]]) * torch.tensor(self.gains).repeat(in_channels)[:, None]
-        self.register_buffer("kernel", kernel[:, None, :], persistent=False)  # rebuilt from the config
+        self.in_channels, self.gains, self.lags = in_channels, tuple(gains), tuple(lags)
+        if any(lag < 1 for lag in self.lags):
+            raise ValueError(f"micro-motion lags must be >= 1, got {self.lags}")
+        # One causal grouped conv: per channel, one output per (lag, gain) with weights -g on
+        # x[t-lag] and g on x[t]; differences reaching before t = 0 are taken against a zero pad,
+        # as the TCN's own causal padding does.
+        self.span = max(self.lags)
+        taps = torch.zeros(len(self.lags) * len(self.gains), self.span + 1)
+        for i, lag in enumerate(self.lags):
+            for j, gain in enumerate(self.gains):
+                taps[i * len(self.gains) + j, self.span - lag] = -gain
+                taps[i * len(self.gains) + j, self.span] = gain
+        self.register_buffer("kernel", taps.repeat(in_channels, 1)[:, None, :], persistent=False)  # from the config
 
     @property
     def out_channels(self) -> int:
-        return self.in_channels * (1 + len(self.gains))
+        return self.in_channels * (1 + len(self.lags) * len(self.gains))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.gains:
             return x
-        diff = F.conv1d(F.pad(x, (1, 0)), self.kernel, groups=self.in_channels)
+        diff = F.conv1d(F.pad(x, (self.span, 0)), self.kernel, groups=self.in_channels)
         return torch.cat([x, F.relu(diff + 1.0) - F.relu(diff - 1.0) - 1.0], dim=1)  # clip to [-1, 1]

@@ -37,6 +37,7 @@ class ModelConfig:
     seed_init: bool = True  # N(0, 0.01) conv weights as the seed; False: PyTorch's Kaiming default
     batch_norm: bool = False  # BatchNorm after each conv instead of weight norm (folded at export)
     micro_gains: tuple[float, ...] = ()  # magnified, clipped first differences as extra inputs (micro_motion.py)
+    micro_lags: tuple[int, ...] = (1,)  # differences x[t] - x[t-lag] for these lags (micro_motion.py)
     label_names: tuple[str, ...] = field(default_factory=tuple)
     domain_names: tuple[str, ...] = field(default_factory=tuple)
 
@@ -58,7 +59,7 @@ class TCNVAE(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.micro = MicroMotion(c.in_channels, c.micro_gains)
+        self.micro = MicroMotion(c.in_channels, c.micro_gains, c.micro_lags)
         self.encoder = TemporalConvNet(self.micro.out_channels, c.channels, c.kernel_size, c.dropout, c.seed_init, c.batch_norm)
         self.fc_mu = nn.Linear(c.channels[-1], c.latent_dim)
         self.fc_logvar = nn.Linear(c.channels[-1], c.latent_dim)

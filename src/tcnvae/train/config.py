@@ -20,7 +20,7 @@ class TrainConfig:
     classes: tuple[str, ...] = ()  # keep only these labels (empty: all)
     preset: str = "deep_bn_micro"
     stride: int = 50
-    val_subjects: int | float = 0.15  # held-out TRAINING subjects for early stopping
+    val_subjects: int | float = 0.15  # held-out TRAINING subjects for early stopping; 0: refit on all
     test_split: str = "official"  # official | none
     epochs: int = 30
     batch_size: int = 64

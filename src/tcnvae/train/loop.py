@@ -1,6 +1,9 @@
 """The training loop: AdamW, warm-up + cosine LR, gradient clipping, EMA weights, DANN,
 early stopping on validation macro-F1, best checkpoint, resumable and deterministic.
 
+Refit (no validation subjects, `val_subjects=0`): the whole epoch budget runs and the last EMA
+weights are the model; the budget is chosen beforehand on validation subjects.
+
 Determinism: every epoch reseeds numpy and torch from (seed, epoch), so a resumed run draws
 the same batches, augmentations and dropout masks as an uninterrupted one.
 """
@@ -64,6 +67,7 @@ class Trainer:
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (
             1 + math.cos(math.pi * min(1.0, max(0, s - warm) / max(1, total - warm)))))
         self.x_val = data.normalizer.apply(data.val.x)
+        self.refit = len(data.val) == 0
         self.domains = domain_index(data.train.domain)[0] if len(data.domain_names) > 1 else None
         self.class_weight = self._class_weight() if cfg.class_weights else None
         self.epoch, self.best_f1, self.bad_epochs = 0, -1.0, 0
@@ -110,6 +114,7 @@ class Trainer:
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             parts["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip))
+            parts["train_accuracy"] = float((out["logits"].argmax(1) == y).float().mean())  # augmented batches
             self.opt.step()
             self.sched.step()
             self._update_ema(epoch * self.steps_per_epoch + step)
@@ -120,6 +125,8 @@ class Trainer:
         return {k: v / max(n, 1) for k, v in sums.items()}
 
     def _validate(self) -> dict:
+        if self.refit:
+            return {}
         probs, mu = predict(self.ema, self.x_val)
         pred = probs.argmax(1)
         y = self.data.val.y
@@ -167,7 +174,10 @@ class Trainer:
                    "lr": self.sched.get_last_lr()[0]}
             row["seconds"] = round(time.perf_counter() - t0, 2)
             self.epoch += 1
-            if row["val_macro_f1"] > self.best_f1:
+            if self.refit:  # nothing to select on: the latest weights are the model
+                row["best"] = True
+                save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, "refit": True})
+            elif row["val_macro_f1"] > self.best_f1:
                 self.best_f1, self.bad_epochs, row["best"] = row["val_macro_f1"], 0, True
                 save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, "val_macro_f1": self.best_f1})
             else:

@@ -42,7 +42,10 @@ def _samples(run_dir: Path, data, seed: int) -> None:
     pool = data.train.x if len(data.train) >= N_CALIBRATION else np.concatenate([data.train.x, data.val.x])
     cal = rng.choice(len(pool), min(N_CALIBRATION, len(pool)), replace=False)
     np.save(run_dir / "samples" / "calibration.npy", data.normalizer.apply(pool[np.sort(cal)]))
-    held = data.test if data.test is not None and len(data.test) else data.val
+    held = next((ws for ws in (data.test, data.val) if ws is not None and len(ws)), None)
+    if held is None:  # a refit without a test split: parity can only use training windows
+        log.warning("no held-out subjects: samples/heldout.npz holds training windows")
+        held = data.train
     pick = stratified_pick(held.y, N_HELDOUT, rng)
     np.savez(run_dir / "samples" / "heldout.npz", x=data.normalizer.apply(held.x[pick]), y=held.y[pick])
 
@@ -109,7 +112,7 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> d
         results[split] = {k: m[k] for k in ("accuracy", "macro_f1", "linear_probe_accuracy", "silhouette")}
     _merge_json(run_dir / "eval_metrics.json", {
         "training": {"seconds": round(train_seconds, 1), "best_epoch": int(meta.get("epoch", 0)),
-                     "best_val_macro_f1": float(meta.get("val_macro_f1", 0.0)),
+                     "best_val_macro_f1": meta.get("val_macro_f1"), "refit": bool(meta.get("refit", False)),
                      "n_windows": {"train": len(data.train), "validation": len(data.val),
                                    "test": len(data.test) if data.test is not None else 0}},
         "data": {"sources": list(cfg.data), "classes": list(data.label_names), "stride": cfg.stride}})
