@@ -44,7 +44,6 @@ DEEP_BN = PRESETS["deep_bn"]
 PRESETS["deep_bn_drop"] = {**DEEP_BN, "dropout": 0.2}
 PRESETS["deep_bn_micro3"] = {**DEEP_BN, "micro_gains": (10.0, 100.0, 1000.0)}
 PRESETS["deep_bn_micro_lag10"] = {**PRESETS["deep_bn_micro"], "micro_lags": (1, 10)}
-PRESETS["deep_bn_micro_lag4_16"] = {**PRESETS["deep_bn_micro"], "micro_lags": (1, 4, 16)}
 PRESETS["deep_bn_wide"] = {**DEEP_BN, "channels": (64, 64, 128, 128, 256)}
 
 COMMON = {"preset": "deep", "val_subjects": 0.3, "stride": 100, "epochs": 15, "weight_decay": 1e-2, "patience": 8,
@@ -82,7 +81,7 @@ VARIANTS: dict[str, dict] = {
     # Longer-lag differences: the slow postural sway of a standing person, not only its tremor.
     "micro_lag10_s50_12": {"preset": "deep_bn_micro_lag10", "weight_decay": 1e-4, "stride": 50, "epochs": 12,
                            "patience": 99, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
-    "micro_lag4_16_s50_12": {"preset": "deep_bn_micro_lag4_16", "weight_decay": 1e-4, "stride": 50, "epochs": 12,
+    "micro_lag4_16_s50_12": {"preset": "deep_bn_micro_lags", "weight_decay": 1e-4, "stride": 50, "epochs": 12,
                              "patience": 99, "aug_rotate_deg": 15.0, "aug_scale": 0.2},
 }
 

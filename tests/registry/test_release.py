@@ -120,3 +120,11 @@ def test_crash_mid_release_leaves_no_version(run_dir: Path, tmp_path: Path, monk
     assert reg.versions("tcn_encoder") == []
     assert list((tmp_path / "models" / "tcn_encoder").iterdir()) == []  # staging removed too
     assert not (tmp_path / "models" / "CHANGELOG.md").exists()
+
+
+def test_card_names_the_micro_motion_lags() -> None:
+    from tcnvae.model.presets import preset_config
+    from tcnvae.registry.card import render_architecture
+
+    text = render_architecture(preset_config("deep_bn_micro_lags").to_dict())
+    assert "lags 1, 4, 16 (samples), x 10, 100, clipped to [-1, 1]" in text

@@ -14,7 +14,7 @@ from tcnvae.errors import TcnvaeError
 from tcnvae.train.config import ConfigError, build_config
 from tcnvae.train.loop import Trainer
 from tcnvae.train.prepare import prepare
-from tests.support import TINY_TRAINING
+from tests.support import TINY_TRAINING, make_registry
 
 
 def test_held_out_subjects_far_above_chance(run_dir: Path) -> None:
@@ -98,6 +98,8 @@ def test_refit_trains_every_training_subject_and_keeps_the_last_epoch(tmp_path: 
     assert metrics["training"]["refit"] is True and metrics["training"]["best_epoch"] == 2
     assert "validation" not in metrics and metrics["test"]["accuracy"] > 0
     assert (out / "curves.png").is_file()
+    reg = make_registry(tmp_path / "models", out)
+    assert "Refit: every training subject fit for 2 epochs" in (reg / "tcn_encoder" / "v1.0.0" / "model_card.md").read_text()
 
 
 def test_config_refuses_unknown_keys(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from tcnvae.model.presets import PRESETS
 from tcnvae.train.config import build_config
 
 # Sized to finish in about 10 minutes on 2 CPU cores with the embedded `watch` data.
-DEFAULTS = {"watch": {"preset": "deep_bn_micro", "epochs": 12, "max_train_windows": 0},
-            "uci-hapt": {"preset": "deep_bn_micro", "epochs": 6, "max_train_windows": 8000}}
+DEFAULTS = {"watch": {"preset": "deep_bn_micro_lags", "epochs": 12, "max_train_windows": 0},
+            "uci-hapt": {"preset": "deep_bn_micro_lags", "epochs": 6, "max_train_windows": 8000}}
 TINY = {"preset": "tiny", "epochs": 2, "max_train_windows": 1500, "batch_size": 64, "lr": 3e-3, "val_subjects": 1}
 
 

@@ -19,7 +19,7 @@ def register(sub) -> None:
     p.add_argument("--data", default=None, help="dataset name(s), comma-separated (default: watch)")
     p.add_argument("--out", type=Path, required=True, help="run directory to create")
     p.add_argument("--config", type=Path, default=None, help="JSON training config (keys of TrainConfig)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model size (default: deep_bn_micro; seed = the v0.1.0 architecture)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model size (default: deep_bn_micro_lags; seed = the v0.1.0 architecture)")
     p.add_argument("--classes", default=None, help="comma-separated subset of labels to keep")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)

@@ -31,7 +31,7 @@ def render_card(folder: Path, name: str, version: str, created: str, source: str
         "---\n" + to_yaml(_front_matter(name, version, names, metrics)) + "---\n",
         f"# {name} {version}\n\nTCN-VAE encoder for 9-channel IMU windows (100 samples at 100 Hz) -> "
         f"64-d latent, 12 motif scores, activity probabilities. Released {created or '—'} from `{source}`.\n",
-        _architecture(docs["model_config.json"]),
+        render_architecture(docs["model_config.json"]),
         _training_data(metrics, docs["train_config.json"], labels, names),
         _normalization(docs["normalization.json"]),
         _metrics(metrics, labels.get("labels", [])),
@@ -83,7 +83,7 @@ def to_yaml(obj: object, indent: int = 0) -> str:
 
 
 # -- sections ---------------------------------------------------------------------------------
-def _architecture(cfg_doc: dict) -> str:
+def render_architecture(cfg_doc: dict) -> str:
     try:
         cfg = ModelConfig.from_dict(cfg_doc)
     except (TypeError, ValueError):
@@ -99,8 +99,9 @@ def _architecture(cfg_doc: dict) -> str:
             ("motifs", cfg.n_motifs), ("classes", cfg.n_classes), ("dropout", cfg.dropout),
             ("parameters (deployed encoder + heads)", f"{deploy:,}"), ("parameters (full VAE)", f"{total:,}")]
     if cfg.micro_gains:
-        rows.insert(1, ("micro-motion inputs", "first difference of each channel x " + ", ".join(f"{g:g}" for g in cfg.micro_gains)
-                        + ", clipped to [-1, 1] (fixed, inside the graph)"))
+        lags = ", ".join(str(lag) for lag in cfg.micro_lags)
+        rows.insert(1, ("micro-motion inputs", f"x[t] - x[t - lag] of each channel for lags {lags} (samples), x "
+                        + ", ".join(f"{g:g}" for g in cfg.micro_gains) + ", clipped to [-1, 1] (fixed, inside the graph)"))
     convs = ("convs with BatchNorm, folded into the convs at export" if cfg.batch_norm
              else "weight-normalised convs")
     return (f"## Architecture\n\nCausal dilated TCN ({convs}, residual blocks) -> global average "
@@ -112,7 +113,12 @@ def _training_data(metrics: dict, train: dict, labels: dict, datasets: list[str]
     data = _dict(metrics.get("data"))
     rows = [(k, _fmt(v)) for k, v in data.items()]
     text = f"## Training data\n\nDatasets: {', '.join(datasets) or '—'}."
-    text += (" Splits are by subject: no subject appears in both training and test.\n\n" if rows else "\n\n")
+    text += " Splits are by subject: no subject appears in both training and test." if rows else ""
+    training = _dict(metrics.get("training"))
+    if training.get("refit"):
+        text += (f" Refit: every training subject fit for {training.get('best_epoch')} epochs with no subject held "
+                 "out for validation (no early stopping); the last epoch's weights are this model.")
+    text += "\n\n"
     text += _table(("field", "value"), rows) if rows else "No data summary was recorded in eval_metrics.json.\n"
     sources = _dict(labels.get("sources"))
     if sources:

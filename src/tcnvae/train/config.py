@@ -18,7 +18,7 @@ class ConfigError(TcnvaeError):
 class TrainConfig:
     data: tuple[str, ...] = ("watch",)
     classes: tuple[str, ...] = ()  # keep only these labels (empty: all)
-    preset: str = "deep_bn_micro"
+    preset: str = "deep_bn_micro_lags"
     stride: int = 50
     val_subjects: int | float = 0.15  # held-out TRAINING subjects for early stopping; 0: refit on all
     test_split: str = "official"  # official | none
