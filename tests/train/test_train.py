@@ -27,6 +27,7 @@ def test_held_out_subjects_far_above_chance(run_dir: Path) -> None:
     assert test["accuracy"] > 2.0 * chance, test["accuracy"]
     assert test["linear_probe_accuracy"] > 2.0 * chance
     assert 0 < metrics["training"]["best_epoch"] <= TINY_TRAINING["epochs"]
+    assert metrics["training"]["refit"] is False and 0 < metrics["training"]["best_val_macro_f1"] <= 1
 
 
 def test_outputs_and_finite_curves(run_dir: Path) -> None:

@@ -112,7 +112,8 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> d
         results[split] = {k: m[k] for k in ("accuracy", "macro_f1", "linear_probe_accuracy", "silhouette")}
     _merge_json(run_dir / "eval_metrics.json", {
         "training": {"seconds": round(train_seconds, 1), "best_epoch": int(meta.get("epoch", 0)),
-                     "best_val_macro_f1": meta.get("val_macro_f1"), "refit": bool(meta.get("refit", False)),
+                     "best_val_macro_f1": json.loads(meta.get("val_macro_f1", "null")),  # header values are JSON
+                     "refit": json.loads(meta.get("refit", "false")),
                      "n_windows": {"train": len(data.train), "validation": len(data.val),
                                    "test": len(data.test) if data.test is not None else 0}},
         "data": {"sources": list(cfg.data), "classes": list(data.label_names), "stride": cfg.stride}})
