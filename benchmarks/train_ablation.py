@@ -31,7 +31,7 @@ from tcnvae.data.fetch import fetch  # noqa: E402
 from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.model.presets import PRESETS  # noqa: E402
 from tcnvae.train.config import build_config  # noqa: E402
-from tcnvae.train.loop import Trainer, predict  # noqa: E402
+from tcnvae.train.loop import HISTORY_FILE, Trainer, predict  # noqa: E402
 from tcnvae.train.prepare import prepare  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,9 +101,9 @@ def run_variant(name: str, data_dir: Path, seed: int = 0) -> dict:
         data = subject_domains(data)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        last: dict = {}
-        Trainer(cfg, data, Path(tmp)).fit(lambda r: (last.update(r), print(name, r["epoch"], f"{r['val_macro_f1']:.4f}", flush=True)))
+        Trainer(cfg, data, Path(tmp)).fit(lambda r: print(name, r["epoch"], f"{r['val_macro_f1']:.4f}", flush=True))
         model, meta = load_model(Path(tmp) / "model.safetensors")
+        last = json.loads((Path(tmp) / HISTORY_FILE).read_text().splitlines()[-1])  # what a refit would ship
     probs, _ = predict(model, data.normalizer.apply(data.val.x))
     per_class = f1_score(data.val.y, probs.argmax(1), average=None)
     return {"macro_f1": float(per_class.mean()), "seconds": time.perf_counter() - t0, "best_epoch": meta.get("epoch"),

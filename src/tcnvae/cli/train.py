@@ -55,11 +55,12 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     def on_epoch(row: dict) -> None:
+        validated = "val_macro_f1" in row  # a refit has no validation subjects
         held_out = (f"val macro-F1 {row['val_macro_f1']:.4f}  val acc {row['val_accuracy']:.4f}  "
-                    f"active units {row['active_units']}" if "val_macro_f1" in row
+                    f"active units {row['active_units']}" if validated
                     else f"train acc {row['train_accuracy']:.4f}  (refit: no validation subjects)")
         tqdm.write(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {held_out}  "
-                   f"{row['seconds']:.0f}s{'  *best' if row['best'] and 'val_macro_f1' in row else ''}")
+                   f"{row['seconds']:.0f}s{'  *best' if validated and row['best'] else ''}")
 
     try:
         results = train_run(cfg, args.out, args.resume, args.data_dir, on_step, on_epoch)

@@ -90,10 +90,10 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
         names = cfg.classes
     if cfg.val_subjects == 0:  # refit: every training subject fits, no early stopping
         log.info("val_subjects=0: all %d training subjects fit; the last epoch is kept", len(train.subjects()))
-        fit, val = leave_subjects_out(train, [])
+        val_subjects: list[str] = []
     else:
-        _, val_subjects = validation_subjects(train.subjects(), cfg.val_subjects, cfg.seed)
-        fit, val = leave_subjects_out(train, val_subjects)
+        val_subjects = validation_subjects(train.subjects(), cfg.val_subjects, cfg.seed)[1]
+    fit, val = leave_subjects_out(train, val_subjects)
     if cfg.max_train_windows and len(fit) > cfg.max_train_windows:
         pick = np.sort(np.random.default_rng(cfg.seed).choice(len(fit), cfg.max_train_windows, replace=False))
         fit = fit.select(np.isin(np.arange(len(fit)), pick))
