@@ -21,8 +21,8 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import ValidationError
 
-    from tcnvae.serve.gateway import create_app
-    from tcnvae.serve.gateway_settings import GatewaySettings
+    from tcnvae.serve.gateway.app import create_app
+    from tcnvae.serve.gateway.settings import GatewaySettings
 
     try:
         settings = GatewaySettings()

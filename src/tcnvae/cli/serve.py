@@ -37,7 +37,7 @@ def build_settings(args: argparse.Namespace):
     from pydantic import ValidationError
 
     from tcnvae.errors import TcnvaeError
-    from tcnvae.serve.settings import ServeSettings
+    from tcnvae.serve.sidecar.settings import ServeSettings
 
     keys = ("ref", "models", "host", "port", "backend", "threads", "max_batch", "batch_wait_ms",
             "max_windows", "max_queue", "request_timeout_s", "api_keys", "check_limits")
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tcnvae.registry.store import Registry
-    from tcnvae.serve.sidecar import create_app
+    from tcnvae.serve.sidecar.app import create_app
 
     settings = build_settings(args)
     release = Registry(settings.models).open(settings.ref, verify=True)  # fail fast, before binding

@@ -1,1 +1,1 @@
-"""HTTP serving: the inference sidecar (sidecar.py, oip.py) and the EdgeInfer gateway (gateway*.py)."""
+"""HTTP serving: the inference sidecar (`sidecar/`), the EdgeInfer gateway (`gateway/`) and what both share (`http/`)."""

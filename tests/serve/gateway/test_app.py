@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tcnvae.serve.gateway import create_app
-from tcnvae.serve.gateway_settings import GatewaySettings
+from tcnvae.serve.gateway.app import create_app
+from tcnvae.serve.gateway.settings import GatewaySettings
 from tests.analysis.hapt_recording import hapt_signals, write_csv
 from tests.serve.fake_sidecar import FakeSidecar
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parents[3] / ".." / "shared" / "conformance"
 API = "/api/v1/analysis"
 DEADLINE_S = 60.0
 

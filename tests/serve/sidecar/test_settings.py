@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tcnvae.serve.settings import ServeSettings
+from tcnvae.serve.sidecar.settings import ServeSettings
 
 
 def test_defaults_are_safe():

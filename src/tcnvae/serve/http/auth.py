@@ -6,7 +6,7 @@ import hmac
 
 from starlette.requests import Request
 
-from tcnvae.serve.errors import ApiError
+from tcnvae.serve.http.errors import ApiError
 
 HEADER = "x-api-key"
 

@@ -15,11 +15,11 @@ from starlette.responses import Response
 
 from tcnvae.contract import LATENT_DIM, N_CHANNELS, N_MOTIFS, WINDOW
 from tcnvae.runtime.backend import INPUT_NAME
-from tcnvae.serve.body import read_body
-from tcnvae.serve.errors import ApiError
-from tcnvae.serve.oip_codec import HEADER, decode_request, encode_response, split_body
-from tcnvae.serve.schemas import ERRORS, ErrorResponse, OipInferRequest, OipInferResponse, body_doc
-from tcnvae.serve.state import ServeState, get_state, require_key
+from tcnvae.serve.http.body import read_body
+from tcnvae.serve.http.errors import ApiError
+from tcnvae.serve.sidecar.oip_codec import HEADER, decode_request, encode_response, split_body
+from tcnvae.serve.sidecar.schemas import ERRORS, ErrorResponse, OipInferRequest, OipInferResponse, body_doc
+from tcnvae.serve.sidecar.state import ServeState, get_state, require_key
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 BODY_TYPES = ("", "application/json", "application/octet-stream")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from tcnvae.serve.gateway_breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
-from tcnvae.serve.gateway_client import BackendFailure, _checked
-from tcnvae.serve.gateway_settings import GatewaySettings, UnsafeSettings
+from tcnvae.serve.gateway.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from tcnvae.serve.gateway.client import BackendFailure, _checked
+from tcnvae.serve.gateway.settings import GatewaySettings, UnsafeSettings
 
 
 class Clock:

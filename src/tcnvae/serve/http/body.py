@@ -15,7 +15,7 @@ import orjson
 from starlette.requests import Request
 
 from tcnvae.contract import N_CHANNELS, WINDOW
-from tcnvae.serve.errors import ApiError
+from tcnvae.serve.http.errors import ApiError
 
 JSON_TYPES = ("application/json",)
 

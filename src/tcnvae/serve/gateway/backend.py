@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tcnvae.analysis.stub import stub_outputs
-from tcnvae.serve.gateway_breaker import CircuitBreaker
-from tcnvae.serve.gateway_client import BackendFailure, BackendRejected, SidecarClient
-from tcnvae.serve.gateway_metrics import GatewayMetrics
-from tcnvae.serve.gateway_settings import GatewaySettings
+from tcnvae.serve.gateway.breaker import CircuitBreaker
+from tcnvae.serve.gateway.client import BackendFailure, BackendRejected, SidecarClient
+from tcnvae.serve.gateway.metrics import GatewayMetrics
+from tcnvae.serve.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 

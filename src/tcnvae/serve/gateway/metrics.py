@@ -1,13 +1,13 @@
 """Prometheus metrics of the gateway, in its own registry (never the global default).
 
-The attribute names match `serve.metrics.Metrics`, so the sidecar's `MetricsMiddleware` records them.
+The attribute names match `serve.sidecar.metrics.Metrics`, so the shared `serve.http.metrics.MetricsMiddleware` records them.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from tcnvae.serve.gateway_breaker import STATE_VALUES
+from tcnvae.serve.gateway.breaker import STATE_VALUES
 
 
 class GatewayMetrics:

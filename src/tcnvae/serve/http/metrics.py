@@ -1,4 +1,4 @@
-"""Prometheus metrics, one CollectorRegistry per app, recorded by a plain ASGI middleware.
+"""Records every HTTP request into an app's metric families, by a plain ASGI middleware.
 
 A pure ASGI wrapper (not BaseHTTPMiddleware) costs a few microseconds per request; the
 endpoint label is the route template, so `/v2/models/{m}/infer` stays one series.
@@ -7,8 +7,8 @@ endpoint label is the route template, so `/v2/models/{m}/infer` stays one series
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25,
@@ -17,34 +17,10 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 UNTRACKED = frozenset({"/metrics"})
 
 
-class Metrics:
-    """The sidecar's metric families in their own registry (several apps may share a process)."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        r = self.registry
-        self.requests = Counter("tcnvae_requests", "HTTP requests by route and status",
-                                ["endpoint", "status"], registry=r)
-        self.duration = Histogram("tcnvae_request_duration_seconds", "HTTP request latency by route",
-                                  ["endpoint"], buckets=LATENCY_BUCKETS, registry=r)
-        self.batch_size = Histogram("tcnvae_batch_size", "windows per backend call (micro-batch)",
-                                    buckets=BATCH_BUCKETS, registry=r)
-        self.inflight = Gauge("tcnvae_inflight_requests", "HTTP requests being handled", registry=r)
-        self.model_info = Gauge("tcnvae_model_info", "the loaded model", ["model", "version", "sha256",
-                                                                           "backend"], registry=r)
-
-    def set_model(self, model: str, version: str, sha256: str, backend: str) -> None:
-        self.model_info.clear()
-        self.model_info.labels(model=model, version=version, sha256=sha256, backend=backend).set(1)
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
-
-
 class MetricsMiddleware:
     """Counts, times and gauges every HTTP request except scrapes of /metrics."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Any) -> None:
         self.app, self.metrics = app, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -18,18 +18,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tcnvae.analysis.errors import AnalysisInputError
 from tcnvae.analysis.pipeline import AnalysisConfig
 from tcnvae.contract import ContractError
-from tcnvae.serve.auth import ApiKeyCheck
-from tcnvae.serve.errors import install_error_handlers, json_error
-from tcnvae.serve.gateway_backend import ModelGateway
-from tcnvae.serve.gateway_client import BackendRejected
-from tcnvae.serve.gateway_infer import json_response
-from tcnvae.serve.gateway_infer import router as infer_router
-from tcnvae.serve.gateway_jobs import SessionRunner
-from tcnvae.serve.gateway_metrics import GatewayMetrics
-from tcnvae.serve.gateway_sessions import router as sessions_router
-from tcnvae.serve.gateway_settings import GatewaySettings
-from tcnvae.serve.metrics import MetricsMiddleware
-from tcnvae.serve.sessions import SessionStore
+from tcnvae.serve.http.auth import ApiKeyCheck
+from tcnvae.serve.http.errors import install_error_handlers, json_error
+from tcnvae.serve.gateway.backend import ModelGateway
+from tcnvae.serve.gateway.client import BackendRejected
+from tcnvae.serve.gateway.infer import json_response
+from tcnvae.serve.gateway.infer import router as infer_router
+from tcnvae.serve.gateway.jobs import SessionRunner
+from tcnvae.serve.gateway.metrics import GatewayMetrics
+from tcnvae.serve.gateway.sessions_api import router as sessions_router
+from tcnvae.serve.gateway.settings import GatewaySettings
+from tcnvae.serve.http.metrics import MetricsMiddleware
+from tcnvae.serve.gateway.store import SessionStore
 
 log = logging.getLogger(__name__)
 

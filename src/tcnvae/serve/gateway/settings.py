@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tcnvae.contract import WINDOW
 from tcnvae.errors import TcnvaeError
-from tcnvae.serve.settings import is_loopback
+from tcnvae.serve.http.network import is_loopback
 
 MIN_API_KEY_LEN = 16
 

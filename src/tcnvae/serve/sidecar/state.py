@@ -9,10 +9,10 @@ from starlette.requests import Request
 
 from tcnvae.runtime.batcher import MicroBatcher
 from tcnvae.runtime.engine import Engine
-from tcnvae.serve.auth import ApiKeyCheck
-from tcnvae.serve.errors import ApiError
-from tcnvae.serve.metrics import Metrics
-from tcnvae.serve.settings import ServeSettings
+from tcnvae.serve.http.auth import ApiKeyCheck
+from tcnvae.serve.http.errors import ApiError
+from tcnvae.serve.sidecar.metrics import Metrics
+from tcnvae.serve.sidecar.settings import ServeSettings
 
 
 @dataclass

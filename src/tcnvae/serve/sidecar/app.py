@@ -19,11 +19,11 @@ from fastapi import FastAPI
 from tcnvae.registry.store import Registry
 from tcnvae.runtime.batcher import MicroBatcher
 from tcnvae.runtime.engine import Engine
-from tcnvae.serve import health, infer, oip
-from tcnvae.serve.errors import install_error_handlers
-from tcnvae.serve.metrics import MetricsMiddleware
-from tcnvae.serve.settings import ServeSettings
-from tcnvae.serve.state import ServeState
+from tcnvae.serve.sidecar import health, infer, oip
+from tcnvae.serve.http.errors import install_error_handlers
+from tcnvae.serve.http.metrics import MetricsMiddleware
+from tcnvae.serve.sidecar.settings import ServeSettings
+from tcnvae.serve.sidecar.state import ServeState
 
 log = logging.getLogger(__name__)
 

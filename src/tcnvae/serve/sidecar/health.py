@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
-from tcnvae.serve.schemas import Health
-from tcnvae.serve.state import get_state
+from tcnvae.serve.sidecar.schemas import Health
+from tcnvae.serve.sidecar.state import get_state
 
 router = APIRouter(tags=["operations"])
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from tcnvae.analysis.errors import AnalysisInputError
-from tcnvae.serve.errors import ApiError
-from tcnvae.serve.gateway_infer import SOURCE_HEADER, json_response
-from tcnvae.serve.gateway_jobs import checked_windows, read_upload
-from tcnvae.serve.gateway_upload import (
+from tcnvae.serve.http.errors import ApiError
+from tcnvae.serve.gateway.infer import SOURCE_HEADER, json_response
+from tcnvae.serve.gateway.jobs import checked_windows, read_upload
+from tcnvae.serve.gateway.upload import (
     MULTIPART, check_declared_size, content_type, copy_form_file, discard, read_options, stream_body,
     upload_format)
-from tcnvae.serve.sessions import DONE, FAILED
+from tcnvae.serve.gateway.store import DONE, FAILED
 
 router = APIRouter(prefix="/api/v1/analysis/sessions", tags=["sessions"])
 RETRY_AFTER_S = "1"

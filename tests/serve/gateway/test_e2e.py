@@ -22,7 +22,7 @@ from tests.analysis.hapt_recording import hapt_signals, write_csv
 from tests.serve.server import Process, free_port
 
 API = "/api/v1/analysis"
-CONFORMANCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parents[3] / ".." / "shared" / "conformance"
 DEADLINE_S = 60.0
 
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from tcnvae.contract import N_CHANNELS, WINDOW
-from tcnvae.serve.body import as_number_array, field, parse_json, read_body, require_json, windows_from
-from tcnvae.serve.errors import ApiError
-from tcnvae.serve.schemas import ERRORS, BatchRequest, BatchResponse, InferRequest, InferResponse, body_doc
-from tcnvae.serve.state import get_state, require_key
+from tcnvae.serve.http.body import as_number_array, field, parse_json, read_body, require_json, windows_from
+from tcnvae.serve.http.errors import ApiError
+from tcnvae.serve.sidecar.schemas import ERRORS, BatchRequest, BatchResponse, InferRequest, InferResponse, body_doc
+from tcnvae.serve.sidecar.state import get_state, require_key
 
 router = APIRouter(tags=["inference"], dependencies=[Depends(require_key)])
 NUMPY = orjson.OPT_SERIALIZE_NUMPY

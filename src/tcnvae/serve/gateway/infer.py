@@ -7,10 +7,10 @@ import orjson
 from fastapi.responses import Response
 
 from tcnvae.contract import channel_limits, validate_windows
-from tcnvae.serve.body import field, parse_json, read_body, require_json, windows_from
-from tcnvae.serve.errors import ApiError
-from tcnvae.serve.gateway_backend import Answer
-from tcnvae.serve.sessions import DONE
+from tcnvae.serve.http.body import field, parse_json, read_body, require_json, windows_from
+from tcnvae.serve.http.errors import ApiError
+from tcnvae.serve.gateway.backend import Answer
+from tcnvae.serve.gateway.store import DONE
 
 router = APIRouter(prefix="/api/v1/analysis", tags=["analysis"])
 SOURCE_HEADER = "X-Tcnvae-Source"

@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from tcnvae.analysis.errors import AnalysisInputError
 from tcnvae.analysis.recording_io import RecordingMeta, parse_units
-from tcnvae.serve.errors import ApiError
+from tcnvae.serve.http.errors import ApiError
 
 CSV_TYPES = ("text/csv", "text/plain", "application/csv")
 JSON_TYPES = ("application/json",)

@@ -16,8 +16,8 @@ import orjson
 
 from tcnvae.contract import N_CHANNELS, WINDOW
 from tcnvae.runtime.backend import INPUT_NAME, OUTPUT_NAMES
-from tcnvae.serve.body import as_number_array, parse_json
-from tcnvae.serve.errors import ApiError
+from tcnvae.serve.http.body import as_number_array, parse_json
+from tcnvae.serve.http.errors import ApiError
 
 HEADER = "inference-header-content-length"
 

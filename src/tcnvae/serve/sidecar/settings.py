@@ -7,7 +7,6 @@ keys, unbounded batches, bodies or queues, and waits long enough to hide a stall
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,6 +14,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tcnvae.contract import N_CHANNELS
+from tcnvae.serve.http.network import is_loopback
 
 MIN_KEY_LENGTH = 16
 
@@ -80,13 +80,3 @@ class ServeSettings(BaseSettings):
         """A short digest of the effective settings (keys excluded), to spot configuration drift."""
         blob = self.model_dump_json(exclude={"api_keys"}).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses (what may be bound without API keys)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -20,10 +20,10 @@ from tcnvae.analysis.recording_io import RecordingMeta, json_to_csv, parse_csv_t
 from tcnvae.analysis.stub import stub_outputs
 from tcnvae.analysis.windows import AnalysisWindows
 from tcnvae.data.recording import Recording
-from tcnvae.serve.gateway_backend import ModelGateway
-from tcnvae.serve.gateway_client import BackendRejected
-from tcnvae.serve.gateway_metrics import GatewayMetrics
-from tcnvae.serve.sessions import DONE, FAILED, SessionStore
+from tcnvae.serve.gateway.backend import ModelGateway
+from tcnvae.serve.gateway.client import BackendRejected
+from tcnvae.serve.gateway.metrics import GatewayMetrics
+from tcnvae.serve.gateway.store import DONE, FAILED, SessionStore
 
 log = logging.getLogger(__name__)
 

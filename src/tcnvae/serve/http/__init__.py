@@ -1,0 +1,1 @@
+"""HTTP helpers both servers use: API keys, body parsing, JSON errors, request metrics, loopback rule."""
