@@ -18,6 +18,7 @@ def register(sub) -> None:
     p.add_argument("--rate-hz", type=float, default=None, help="CSV rate when it has no t column")
     p.add_argument("--units", default=None, help="CSV units, e.g. acc:g,gyro:deg/s")
     p.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
+    p.add_argument("--device", default="cpu", help="torch backend only: cpu (default), auto, cuda, cuda:N or mps")
     p.add_argument("--smooth-windows", type=int, default=5)
     p.add_argument("--min-dwell-s", type=float, default=2.0)
     p.add_argument("--confidence", type=float, default=0.5, help="below it a window is 'uncertain'")
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
                             min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence)
     recording = read_recording(args.recording, RecordingMeta(args.rate_hz, parse_units(args.units)))
     out = args.out or Path(f"analysis-{args.recording.stem}")
-    engine = open_engine(args.model, args.models, args.backend)
+    engine = open_engine(args.model, args.models, args.backend, args.device)
     bar = tqdm(unit="win", desc="analyze", total=None, delay=0.5)
     try:
         results, paths = analyze_file(recording, engine, out, config,

@@ -19,6 +19,7 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=None, help="where to write eval_metrics.json and PNGs "
                    "(default: the run directory; required for a REF, since releases are immutable)")
     p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:N or mps")
     p.set_defaults(func=run)
 
 
@@ -38,7 +39,11 @@ def _load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from tcnvae.model.device import resolve_device
+
+    device = resolve_device(args.device)  # before loading anything: a wrong --device fails fast
     model, normalizer, out = _load(args)
+    model.to(device)
     out.mkdir(parents=True, exist_ok=True)
     names = tuple(s for s in args.data.split(",") if s)
     test, train = split_windows(names, tuple(model.config.label_names), args.split, args.data_dir)

@@ -20,6 +20,7 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, help="port (default 9000)")
     p.add_argument("--backend", choices=("onnx", "torch", "hailo"), help="runtime (default onnx)")
     p.add_argument("--threads", type=int, help="backend intra-op threads (default 1)")
+    p.add_argument("--device", help="torch backend only: cpu (default), auto, cuda, cuda:N or mps")
     p.add_argument("--max-batch", type=int, help="windows per micro-batch; 1 = batching off (default 32)")
     p.add_argument("--batch-wait-ms", type=float, help="longest wait to fill a micro-batch (default 2)")
     p.add_argument("--max-windows", type=int, help="windows per /infer/batch request (default 256)")
@@ -39,7 +40,7 @@ def build_settings(args: argparse.Namespace):
     from tcnvae.errors import TcnvaeError
     from tcnvae.serve.sidecar.settings import ServeSettings
 
-    keys = ("ref", "models", "host", "port", "backend", "threads", "max_batch", "batch_wait_ms",
+    keys = ("ref", "models", "host", "port", "backend", "threads", "device", "max_batch", "batch_wait_ms",
             "max_windows", "max_queue", "request_timeout_s", "api_keys", "check_limits")
     given = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if "api_keys" in given:

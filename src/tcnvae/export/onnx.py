@@ -57,7 +57,7 @@ def fold_normalization(encoder: nn.Module) -> nn.Module:
 
 def export_onnx(encoder: nn.Module, path: Path, dynamic: bool) -> Path:
     """Export a DeployableEncoder to `path`: static [1,100,9] at opset 11, or free batch at opset 17."""
-    model = fold_normalization(encoder)
+    model = fold_normalization(encoder).cpu()  # exported from the CPU whatever device it trained on
     example = torch.zeros(1, WINDOW, N_CHANNELS)
     axes = {k: {0: "batch"} for k in (INPUT_NAME, *OUTPUT_NAMES)} if dynamic else None
     with warnings.catch_warnings():

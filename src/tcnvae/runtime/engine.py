@@ -37,12 +37,20 @@ class ModelInfo:
     labels: tuple[str, ...]
 
 
-def build_backend(release, backend: str, threads: int) -> Backend:
-    """Instantiate a backend by name for a release; BackendUnavailable says what is missing."""
+def build_backend(release, backend: str, threads: int, device: str = "cpu") -> Backend:
+    """Instantiate a backend by name for a release; BackendUnavailable says what is missing.
+
+    `device` (auto, cpu, cuda, cuda:N, mps) places the torch backend; ONNX Runtime and Hailo
+    run where they run, so they take only cpu."""
+    if backend == "torch":
+        from tcnvae.runtime.torch_backend import TorchBackend
+
+        return TorchBackend.from_release(release, threads=threads, device=device)
+    if device not in ("cpu", "auto"):
+        raise EngineError(f"--device {device} applies to the torch backend only; {backend} runs on the CPU "
+                          "(use --backend torch, or --device cpu)")
     if backend == "onnx":
         from tcnvae.runtime.onnx_backend import OnnxBackend as cls
-    elif backend == "torch":
-        from tcnvae.runtime.torch_backend import TorchBackend as cls
     elif backend == "hailo":
         from tcnvae.runtime.hailo_backend import HailoBackend as cls
     else:
@@ -62,11 +70,12 @@ class Engine:
 
     @classmethod
     def from_release(cls, release, backend: str = "onnx", threads: int = 1,
-                     limits: np.ndarray | None = None, check_parity: bool = True) -> "Engine":
+                     limits: np.ndarray | None = None, check_parity: bool = True,
+                     device: str = "cpu") -> "Engine":
         """Load a verified release (open it with Registry.open) and check the backend against PyTorch."""
         info = ModelInfo(release.name, release.version, release.ref, release.weights_sha256,
                          tuple(release.labels))
-        engine = cls(build_backend(release, backend, threads), release.normalizer(), info,
+        engine = cls(build_backend(release, backend, threads, device), release.normalizer(), info,
                      channel_limits() if limits is None else limits)
         if check_parity and backend == "onnx":
             engine.check_parity(release)

@@ -33,15 +33,16 @@ def active_units(mu: torch.Tensor, threshold: float = 1e-2) -> int:
 
 def total_loss(out: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, d: torch.Tensor | None,
                weights: dict[str, float], label_smoothing: float, class_weight: torch.Tensor | None,
-               free_bits: float) -> tuple[torch.Tensor, dict[str, float]]:
+               free_bits: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """(loss, detached parts); the parts stay tensors so a GPU step syncs once, not per number."""
     recon = F.mse_loss(out["recon"], x)
     kl = kl_free_bits(out["mu"], out["logvar"], free_bits)
     ce = F.cross_entropy(out["logits"], y, weight=class_weight, label_smoothing=label_smoothing)
     loss = weights["recon"] * recon + weights["beta"] * kl + weights["cls"] * ce
-    parts = {"recon": recon.item(), "kl": kl.item(), "ce": ce.item()}
+    parts = {"recon": recon.detach(), "kl": kl.detach(), "ce": ce.detach()}
     if d is not None:
         dom = F.cross_entropy(out["domain_logits"], d)
         loss = loss + weights["domain"] * dom
-        parts["domain"] = dom.item()
-    parts["loss"] = loss.item()
+        parts["domain"] = dom.detach()
+    parts["loss"] = loss.detach()
     return loss, parts

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
+from tcnvae.data.errors import DataError
+from tcnvae.data.fetch import data_root, read_manifest
+from tcnvae.data.sources import get_source
 from tcnvae.errors import TcnvaeError
 from tcnvae.evaluate import evaluate_model, plot_curves, write_evaluation
 from tcnvae.model.checkpoint import load_model, save_model
 from tcnvae.train.config import TrainConfig
-from tcnvae.train.loop import BEST_FILE, HISTORY_FILE, Trainer, predict
+from tcnvae.train.loop import BEST_FILE, HISTORY_FILE, STATE_FILE, Trainer, predict
 from tcnvae.train.motif_fit import fit_motifs
-from tcnvae.train.prepare import prepare
+from tcnvae.train.distributed import SINGLE, World, barrier, run_on_main
+from tcnvae.train.prepare import Prepared, prepare
 
 log = logging.getLogger(__name__)
 N_CALIBRATION = 1024
@@ -68,32 +74,75 @@ def stratified_pick(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarr
     return np.sort(np.concatenate(picked)[:min(n, len(y))])
 
 
-def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=None,
-              on_step: Callable[[dict], None] | None = None,
-              on_epoch: Callable[[dict], None] | None = None) -> dict:
-    run_dir = Path(run_dir)
-    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+def check_start(cfg: TrainConfig, run_dir: Path, resume: bool, data_dir=None) -> None:
+    """Refuse a start that cannot work before anything is written to `run_dir`.
+
+    A misspelt dataset or an unfetched source must not leave a train_config.json behind that
+    blocks the corrected command (with or without --resume)."""
+    for name in cfg.data:
+        source = get_source(name)  # DataError naming the known datasets
+        if read_manifest(name, data_dir) is None and source.default_path() is None:
+            raise DataError(f"dataset {name!r} is not fetched; run `tcnvae data fetch {name}`",
+                            data_root(data_dir) / name)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TcnvaeError(f"{run_dir} is a file, not a run directory; choose another --out")
+    started = (run_dir / STATE_FILE).is_file()
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not resume:
         raise TcnvaeError(f"{run_dir} is not empty; pass --resume to continue it or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if resume and (run_dir / "train_config.json").is_file():
+    if resume and started and (run_dir / "train_config.json").is_file():
         saved = json.loads((run_dir / "train_config.json").read_text())
         if {k: v for k, v in saved.items() if k != "epochs"} != {k: v for k, v in json.loads(
                 json.dumps(cfg.to_dict())).items() if k != "epochs"}:
             raise TcnvaeError(f"{run_dir}/train_config.json differs from this run's config; resume with the same config")
-    _write_json(run_dir / "train_config.json", cfg.to_dict())
+
+
+def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=None,
+              on_step: Callable[[dict], None] | None = None,
+              on_epoch: Callable[[dict], None] | None = None, device: torch.device | str = "cpu",
+              precision: str = "fp32", world: World = SINGLE, sync_check: bool = False) -> dict:
+    """Train, then (rank 0) fit motifs, evaluate and write the run directory; returns the metrics.
+
+    Under torchrun every rank calls this; ranks other than 0 return {} after training."""
+    run_dir, device = Path(run_dir), torch.device(device)
     t0 = time.perf_counter()
-    data = prepare(cfg, data_dir)
-    trainer = Trainer(cfg, data, run_dir, on_step)
-    if resume:
-        trainer.load_state()
-    trainer.fit(on_epoch)
+
+    def start() -> Prepared:
+        check_start(cfg, run_dir, resume, data_dir)
+        return prepare(cfg, data_dir)  # data errors surface before the run directory exists
+
+    # Rank 0 checks and prepares first (filling the window caches); the others then read them.
+    data = run_on_main(world, start)
+    if not world.main:
+        data = prepare(cfg, data_dir)
+    created = world.main and not run_dir.exists()
+    if world.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        if world.main:
+            _write_json(run_dir / "train_config.json", cfg.to_dict())
+        barrier(world)
+        trainer = Trainer(cfg, data, run_dir, on_step, device, precision, world, sync_check)
+        if resume:
+            trainer.load_state()
+        trainer.fit(on_epoch)
+    except BaseException:
+        # Nothing to resume yet (no epoch finished): leave no folder that blocks a retry.
+        if created and not (run_dir / STATE_FILE).is_file():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    if not world.main:
+        return {}
     train_seconds = time.perf_counter() - t0
-    return finish_run(cfg, data, run_dir, train_seconds)
+    return finish_run(cfg, data, run_dir, train_seconds, device, {"device": str(device), "precision": precision,
+                                                                  "processes": world.size})
 
 
-def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> dict:
-    """Motifs, evaluation and metadata from the best checkpoint."""
+def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float, device: torch.device | str = "cpu",
+               hardware: dict | None = None) -> dict:
+    """Motifs, evaluation and metadata from the best checkpoint (on `device`; files hold CPU tensors)."""
     model, meta = load_model(run_dir / BEST_FILE)
+    model.to(device)
+    log.info("fitting motifs on %d training windows", len(data.train))
     _, z_train = predict(model, data.normalizer.apply(data.train.x))
     motifs = fit_motifs(model, z_train, data.train.y, data.label_names, cfg.seed)
     save_model(run_dir / BEST_FILE, model, meta)
@@ -107,6 +156,7 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> d
     for split, ws in (("validation", data.val), ("test", data.test)):
         if ws is None or not len(ws):
             continue
+        log.info("evaluating on %d %s windows", len(ws), split)
         m, z = evaluate_model(model, data.normalizer, ws, data.train, split, cfg.seed)
         write_evaluation(run_dir, m, model, ws, z)
         results[split] = {k: m[k] for k in ("accuracy", "macro_f1", "linear_probe_accuracy", "silhouette")}
@@ -115,7 +165,8 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> d
                      "best_val_macro_f1": json.loads(meta.get("val_macro_f1", "null")),  # header values are JSON
                      "refit": json.loads(meta.get("refit", "false")),
                      "n_windows": {"train": len(data.train), "validation": len(data.val),
-                                   "test": len(data.test) if data.test is not None else 0}},
+                                   "test": len(data.test) if data.test is not None else 0},
+                     **({"hardware": hardware} if hardware else {})},
         "data": {"sources": list(cfg.data), "classes": list(data.label_names), "stride": cfg.stride}})
     plot_curves(run_dir / HISTORY_FILE, run_dir / "curves.png")
     _samples(run_dir, data, cfg.seed)

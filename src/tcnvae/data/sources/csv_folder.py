@@ -37,6 +37,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from tcnvae.data.archive import Archive
 from tcnvae.data.errors import DataError
 from tcnvae.data.recording import DropReport, Recording, canonical_recordings
 from tcnvae.data.sources.base import Source
+from tcnvae.progress import Ticker
 
 META = "meta.json"
 META_KEYS = {"rate_hz", "units", "subjects", "labels"}
@@ -55,6 +57,7 @@ UNIT_SCALE = {
     "gyro": {"rad/s": 1.0, "deg/s": math.pi / 180.0},
     "mag": {"uT": 1.0, "gauss": 100.0},
 }
+log = logging.getLogger(__name__)
 EXTRA_COLUMNS = {"t", "label", "subject"}
 RATE_TOLERANCE = 0.05
 
@@ -161,7 +164,11 @@ class CsvFolder(Source):
         report = DropReport()
         with Archive(path) as arc:
             root, files, meta = self._files(arc)
-            tables = [(m, *_read_csv(arc.read_text(m), arc.label(m))) for m in files]
+            ticker = Ticker(log, f"reading {arc.label(root + META)} folder", len(files), "files")
+            tables = []
+            for i, m in enumerate(files):
+                ticker.tick(i)
+                tables.append((m, *_read_csv(arc.read_text(m), arc.label(m))))
             names = self._label_names(meta, tables, arc)
             out: list[Recording] = []
             for member, header, body in tables:

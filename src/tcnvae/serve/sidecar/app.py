@@ -34,7 +34,8 @@ def load_engine(settings: ServeSettings) -> tuple[Engine, float]:
     limits = None
     if settings.check_limits and settings.limits is not None:
         limits = np.asarray(settings.limits, dtype=np.float32)
-    engine = Engine.from_release(release, backend=settings.backend, threads=settings.threads, limits=limits)
+    engine = Engine.from_release(release, backend=settings.backend, threads=settings.threads, limits=limits,
+                                 device=settings.device)
     if not settings.check_limits:
         engine.limits = None
     latency = engine.warmup()

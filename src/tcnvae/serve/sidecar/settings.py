@@ -31,6 +31,8 @@ class ServeSettings(BaseSettings):
     port: int = Field(9000, ge=1, le=65535)
     backend: Literal["onnx", "torch", "hailo"] = "onnx"
     threads: int = Field(1, ge=1, le=64, description="intra-op threads of the backend")
+    device: str = Field("cpu", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$",
+                        description="where the torch backend runs: auto, cpu, cuda, cuda:N or mps")
     max_batch: int = Field(32, ge=1, le=1024, description="windows per micro-batch; 1 turns batching off")
     batch_wait_ms: float = Field(2.0, ge=0.0, le=20.0, description="longest wait to fill a micro-batch")
     max_queue: int = Field(256, ge=1, le=10_000, description="requests waiting before 503")
