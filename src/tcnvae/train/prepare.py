@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tcnvae.contract import WINDOW
-from tcnvae.data.dataset import load_recordings
 from tcnvae.data.normalize import Normalizer
 from tcnvae.data.sources import get_source
 from tcnvae.data.splits import leave_subjects_out, official_split, validation_subjects
 from tcnvae.data.taxonomy import canonical_label
-from tcnvae.data.windows import WindowSet, make_windows
+from tcnvae.data.window_cache import load_windows
+from tcnvae.data.windows import WindowSet
 from tcnvae.train.config import ConfigError, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,8 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
     union: list[str] = []
     trains, tests, sources = [], [], {}
     for name in cfg.data:
-        ws = make_windows(load_recordings(name, data_dir), WINDOW, cfg.stride)
+        log.info("loading %s", name)
+        ws = load_windows(name, data_dir, WINDOW, cfg.stride)
         ws = _relabel(ws, name, multi, union)
         sources[name] = sorted({ws.label_names[i] for i in np.unique(ws.y)})
         split = get_source(name).official_split() if cfg.test_split == "official" else None
@@ -116,7 +117,7 @@ def split_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: st
     union: list[str] = []
     evals, trains = [], []
     for name in data:
-        ws = _relabel(make_windows(load_recordings(name, data_dir), WINDOW, stride or STRIDE), name, multi, union)
+        ws = _relabel(load_windows(name, data_dir, WINDOW, stride or STRIDE), name, multi, union)
         if split == "all":
             evals.append(ws)
             continue
