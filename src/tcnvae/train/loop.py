@@ -126,7 +126,7 @@ class Trainer:
         torch.manual_seed(self.cfg.seed * 100_003 + epoch + 7_919 * self.world.rank)
         order = rng.permutation(len(self.data.train))
         std = self.data.normalizer.std
-        last = len(order) - max(1, self.world.size)  # every rank must get a window of the last batch
+        last = len(order) - (2 * self.world.size - 1)  # every shard of the last batch >= 2 windows (BatchNorm)
         for i in range(0, last, self.cfg.batch_size):
             idx = np.sort(shard(order[i:i + self.cfg.batch_size], self.world))
             x = self.data.train.x[idx]
@@ -236,9 +236,11 @@ class Trainer:
 
     def load_state(self) -> bool:
         path = self.run_dir / STATE_FILE
-        if not path.is_file():
+        # Rank 0 reads the run folder and sends the state: other nodes need no shared filesystem.
+        state = torch.load(path, map_location="cpu", weights_only=True) if self.world.main and path.is_file() else None
+        state = broadcast(self.world, state)  # tensors and numbers only
+        if state is None:
             return False
-        state = torch.load(path, map_location=self.device, weights_only=True)  # tensors and numbers only
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
         self.opt.load_state_dict(state["opt"])
