@@ -8,6 +8,7 @@ release's normalization, so clients never carry normalization constants. Outputs
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version as package_version
+from pathlib import Path
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -71,7 +72,8 @@ async def model_metadata(request: Request, model: str, version: str | None = Non
                     {"name": "motif_scores", "datatype": "FP32", "shape": [-1, N_MOTIFS]},
                     {"name": "activity_probs", "datatype": "FP32", "shape": [-1, n_labels]}],
         "parameters": {"labels": list(engine.labels), "input_units": "raw SI (m/s^2, rad/s, uT); "
-                       "normalized server-side"}})
+                       "normalized server-side", "precision": engine.precision,
+                       "graph": Path(str(engine.backend.artifact)).name}})
 
 
 @router.get("/models/{model}/ready", response_model=None)
