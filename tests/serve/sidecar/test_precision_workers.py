@@ -50,7 +50,8 @@ def test_int8_server_says_which_graph_runs(int8_server):
     meta = httpx.get(f"{int8_server.url}/v2/models/tcn_encoder", timeout=30.0).json()
     assert meta["parameters"]["precision"] == "int8" and meta["parameters"]["graph"] == "encoder_int8.onnx"
     text = httpx.get(f"{int8_server.url}/metrics", timeout=30.0).text
-    assert re.search(r'tcnvae_model_info\{[^}]*graph="encoder_int8.onnx"[^}]*precision="int8"', text), text
+    info = [line for line in text.splitlines() if line.startswith("tcnvae_model_info{")]
+    assert len(info) == 1 and 'graph="encoder_int8.onnx"' in info[0] and 'precision="int8"' in info[0], text
     status = httpx.get(f"{int8_server.url}/status", timeout=30.0).json()
     assert status["precision"] == "int8" and status["workers"] == 2
 

@@ -12,7 +12,6 @@ import asyncio
 import gc
 import logging
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import AsyncIterator
 
 import numpy as np
@@ -25,7 +24,7 @@ from tcnvae.serve.sidecar import health, infer, oip
 from tcnvae.serve.http.errors import install_error_handlers
 from tcnvae.serve.http.metrics import MetricsMiddleware
 from tcnvae.serve.sidecar.settings import ServeSettings
-from tcnvae.serve.sidecar.state import ServeState
+from tcnvae.serve.sidecar.state import ServeState, graph_name
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +43,6 @@ def load_engine(settings: ServeSettings) -> tuple[Engine, float]:
     log.info("serving %s on %s %s (%s), warm latency %.2f ms", release.ref, engine.backend.name,
              engine.precision, engine.backend.artifact, latency)
     return engine, latency
-
-
-def graph_name(engine: Engine) -> str:
-    """The file the backend runs (encoder.onnx, encoder_int8.onnx, ...), or its description."""
-    artifact = str(engine.backend.artifact)
-    return Path(artifact).name if Path(artifact).suffix else artifact
 
 
 def _lifespan(state: ServeState):

@@ -8,7 +8,6 @@ release's normalization, so clients never carry normalization constants. Outputs
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version as package_version
-from pathlib import Path
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -20,7 +19,7 @@ from tcnvae.serve.http.body import read_body
 from tcnvae.serve.http.errors import ApiError
 from tcnvae.serve.sidecar.oip_codec import HEADER, decode_request, encode_response, split_body
 from tcnvae.serve.sidecar.schemas import ERRORS, ErrorResponse, OipInferRequest, OipInferResponse, body_doc
-from tcnvae.serve.sidecar.state import ServeState, get_state, require_key
+from tcnvae.serve.sidecar.state import ServeState, get_state, graph_name, require_key
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 BODY_TYPES = ("", "application/json", "application/octet-stream")
@@ -73,7 +72,7 @@ async def model_metadata(request: Request, model: str, version: str | None = Non
                     {"name": "activity_probs", "datatype": "FP32", "shape": [-1, n_labels]}],
         "parameters": {"labels": list(engine.labels), "input_units": "raw SI (m/s^2, rad/s, uT); "
                        "normalized server-side", "precision": engine.precision,
-                       "graph": Path(str(engine.backend.artifact)).name}})
+                       "graph": graph_name(engine)}})
 
 
 @router.get("/models/{model}/ready", response_model=None)
