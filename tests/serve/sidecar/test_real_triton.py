@@ -27,7 +27,7 @@ from tests.serve.server import free_port  # noqa: E402
 
 MODEL = "tcn_encoder"
 OUTPUTS = ("latent", "motif_scores", "activity_probs")
-START_DEADLINE_S = 240.0
+START_DEADLINE_S = 300.0
 
 
 @pytest.fixture(scope="module")
