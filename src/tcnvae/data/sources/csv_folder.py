@@ -42,7 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tcnvae.contract import CHANNELS, N_CHANNELS, SENSOR_GROUPS, STANDARD_GRAVITY
+from tcnvae.contract import (CHANNELS, MAX_INPUT_RATE_HZ, MIN_INPUT_RATE_HZ, N_CHANNELS, RATE_HZ, SENSOR_GROUPS,
+                             STANDARD_GRAVITY)
 from tcnvae.data.archive import Archive
 from tcnvae.data.errors import DataError
 from tcnvae.data.recording import DropReport, Recording, canonical_recordings
@@ -57,6 +58,7 @@ UNIT_SCALE = {
 }
 EXTRA_COLUMNS = {"t", "label", "subject"}
 RATE_TOLERANCE = 0.05
+MAX_CELL_CHARS = csv.field_size_limit()  # Python's csv limit (131,072); a number needs a few dozen
 
 
 def read_meta(arc: Archive, root: str) -> dict:
@@ -65,20 +67,30 @@ def read_meta(arc: Archive, root: str) -> dict:
         meta = json.loads(arc.read_text(root + META))
     except json.JSONDecodeError as exc:
         raise DataError(f"invalid JSON: {exc.msg}", label, exc.lineno) from exc
+    except RecursionError:
+        raise DataError("invalid JSON: nested too deeply (meta.json is a flat object)", label) from None
     if not isinstance(meta, dict):
         raise DataError("must be a JSON object", label)
     for key in meta:
         if key not in META_KEYS:
             raise DataError(f"unknown key (allowed: {sorted(META_KEYS)})", label, field=key)
-    for group, unit in meta.get("units", {}).items():
-        if group not in UNIT_SCALE or unit not in UNIT_SCALE[group]:
+    units = meta.get("units", {})
+    if not isinstance(units, dict):
+        raise DataError('must be an object such as {"acc": "g"}', label, field="units")
+    for group, unit in units.items():
+        if not isinstance(unit, str) or group not in UNIT_SCALE or unit not in UNIT_SCALE[group]:
             allowed = {g: sorted(u) for g, u in UNIT_SCALE.items()}
             raise DataError(f"unknown unit {unit!r} (allowed: {allowed})", label, field=f"units.{group}")
     return meta
 
 
 def _read_csv(text: str, label: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    rows = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a cell over MAX_CELL_CHARS, a NUL byte, ...
+        raise DataError(f"unreadable CSV ({exc}); cells are limited to {MAX_CELL_CHARS} characters",
+                        label, reader.line_num) from None
     if not rows:
         raise DataError("empty file (a header row is required)", label, 1)
     header = [h.strip() for h in rows[0]]
@@ -113,15 +125,30 @@ def _rate(meta: dict, header: list[str], body: list, label: str) -> float:
     if "t" in header:
         t = _column(body, header.index("t"), label, "t", blank_ok=False)
         dt = np.diff(t)
-        if len(dt) == 0 or np.median(dt) <= 0:
-            raise DataError("column t must increase", label, 2, "t")
+        if len(dt) == 0 or not np.isfinite(t).all():
+            raise DataError("column t must be finite seconds over at least two rows", label, 2, "t")
+        stuck = np.flatnonzero(~(dt > 0))
+        if len(stuck):
+            raise DataError(f"column t must increase on every row (t={t[stuck[0] + 1]!r} follows "
+                            f"t={t[stuck[0]]!r})", label, body[stuck[0] + 1][0], "t")
         t_rate = 1.0 / float(np.median(dt))
+        _check_rate(t_rate, label, f"t steps of {float(np.median(dt)):.3g} s imply")
         if rate is not None and abs(t_rate - rate) > RATE_TOLERANCE * rate:
             raise DataError(f"t implies {t_rate:.3g} Hz but meta.json says rate_hz={rate}", label, 2, "t")
         rate = rate or t_rate
-    if rate is None or not rate > 0:
+    if rate is None:
         raise DataError("no rate: give meta.json rate_hz or a t column", label, 1)
+    _check_rate(rate, label, "rate_hz is")
     return float(rate)
+
+
+def _check_rate(rate: object, label: str, what: str) -> None:
+    """Refuse a rate outside [MIN_INPUT_RATE_HZ, MAX_INPUT_RATE_HZ] (usually ms taken for s)."""
+    ok = isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate)
+    if not ok or not MIN_INPUT_RATE_HZ <= rate <= MAX_INPUT_RATE_HZ:
+        shown = f"{rate:.3g} Hz" if ok else repr(rate)
+        raise DataError(f"{what} {shown}; supported rates are {MIN_INPUT_RATE_HZ:g} to {MAX_INPUT_RATE_HZ:g} Hz "
+                        f"(is t in seconds?)", label, field="t" if what.startswith("t ") else "rate_hz")
 
 
 def _subject(meta: dict, header: list[str], body: list, label: str, fname: str) -> str:
@@ -141,6 +168,10 @@ class CsvFolder(Source):
     sha256 = None
     license = "yours"
     native_rate_hz = None
+
+    def __init__(self, max_samples: int | None = None) -> None:
+        # Resampled length bound, checked before any resampling (the gateway ties it to upload size).
+        self.max_samples = max_samples
 
     def _files(self, arc: Archive) -> tuple[str, list[str], dict]:
         root = arc.locate(META)
@@ -202,7 +233,12 @@ class CsvFolder(Source):
             j = header.index("label")
             labels = np.array([index.get(row[j].strip(), -1) for _, row in body], dtype=np.int64)
         fname = member[len(arc.locate(META)):]
+        rate = _rate(meta, header, body, label)
+        resampled = math.ceil(len(body) * RATE_HZ / rate)
+        if self.max_samples is not None and resampled > self.max_samples:
+            raise DataError(f"{len(body)} rows at {rate:.3g} Hz would become {resampled} samples at "
+                            f"{RATE_HZ:g} Hz; the limit is {self.max_samples}", label)
         return canonical_recordings(
             x, present, labels, label_names=names,
             subject=self.subject_id(_subject(meta, header, body, label, fname)), domain=self.name,
-            rate_hz=_rate(meta, header, body, label), name=Path(fname).stem, report=report)
+            rate_hz=rate, name=Path(fname).stem, report=report)
