@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -93,7 +94,7 @@ def test_infer_and_lookup_routes_never_5xx(gateway) -> None:
         _check(gateway.post(f"{API}/infer", content=body, headers={"content-type": "application/json"}),
                f"POST infer {body[:80]!r}")
         _check(gateway.get(f"{API}/motifs", params={"session": sid}), f"GET motifs {sid!r}")
-        _check(gateway.get(f"{API}/sessions/{sid.replace('/', '_') or 'x'}"), f"GET session {sid!r}")
+        _check(gateway.get(f"{API}/sessions/{quote(sid, safe='') or 'x'}"), f"GET session {sid!r}")
 
     check()
     assert gateway.get("/healthz").status_code == 200
