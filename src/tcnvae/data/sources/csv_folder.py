@@ -242,13 +242,14 @@ class CsvFolder(Source):
             j = header.index("label")
             labels = np.array([index.get(row[j].strip(), -1) for _, row in body], dtype=np.int64)
         fname = member[len(arc.locate(META)):]
+        rate = _rate(meta, header, body, label)  # structural problems are reported before plausibility
         warnings = [w.replace(label, fname, 1) for w in
                     raise_errors(check_signals(x, present, meta.get("units", {})), label, self.unit_hint)]
         report.warnings += warnings
         pieces = canonical_recordings(
             x, present, labels, label_names=names,
             subject=self.subject_id(_subject(meta, header, body, label, fname)), domain=self.name,
-            rate_hz=_rate(meta, header, body, label), name=Path(fname).stem, report=report)
+            rate_hz=rate, name=Path(fname).stem, report=report)
         for rec in pieces:
             rec.warnings = tuple(warnings)
         return pieces
