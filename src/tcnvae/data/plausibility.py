@@ -28,8 +28,10 @@ from tcnvae.contract import PHYSICAL_LIMITS, STANDARD_GRAVITY
 from tcnvae.data.errors import DataError
 
 # How to declare a unit on each path (meta.json, gateway query string, `tcnvae analyze`).
-FIX_STYLES = {"meta": 'meta.json "units": {{"{group}": "{unit}"}}', "json": '"units": {{"{group}": "{unit}"}}',
-              "query": "?units={group}:{unit}", "flag": "--units {group}:{unit}"}
+FIX_STYLES = {"meta": 'declare meta.json "units": {{"{group}": "{unit}"}}',
+              "json": 'declare "units": {{"{group}": "{unit}"}}', "query": "declare ?units={group}:{unit}",
+              "flag": "declare --units {group}:{unit}",
+              "npy": "convert {group} from {unit} to SI units (m/s^2, rad/s, uT) before saving the windows"}
 DEFAULT_UNITS = {"acc": "m/s^2", "gyro": "rad/s", "mag": "uT"}
 EARTH_FIELD_UT = (25.0, 65.0)
 STEP = 100  # samples per stretch for the gravity estimate (1 s at the contract rate)
@@ -46,7 +48,7 @@ class Finding:
 
     def render(self, style: str = "meta") -> str:
         """The message without its place; `style` picks how the fix is written (FIX_STYLES)."""
-        remedy = f"declare {FIX_STYLES[style].format(group=self.group, unit=self.unit)}" if self.unit else self.fix
+        remedy = FIX_STYLES[style].format(group=self.group, unit=self.unit) if self.unit else self.fix
         return f"{self.seen}; {self.likely}" + (f"; fix: {remedy}" if remedy else "")
 
 
