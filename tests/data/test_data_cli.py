@@ -53,7 +53,7 @@ def test_a_huge_csv_cell_or_a_deep_meta_json_is_one_line_and_exit_1(tmp_path: Pa
     rows = "".join(f"{i * 0.02:.2f},0,0,9.8\n" for i in range(200))
     cases = {"cell": ("t,ax,ay,az\n" + "1" * 1_000_000 + ",1,2,3\n" + rows, '{"rate_hz": 50}', "131072"),
              "deep": ("t,ax,ay,az\n" + rows, '{"units": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
-             "t in ms": ("t,ax,ay,az\n" + "".join(f"{i * 20},0,0,9.8\n" for i in range(200)), "{}", "is t in seconds")}
+             "t in ms": ("t,ax,ay,az\n" + "".join(f"{i * 20},0,0,9.8\n" for i in range(200)), "{}", "t must be in seconds")}
     for name, (csv, meta, needle) in cases.items():
         proc = _tcnvae(tmp_path / name, "fetch", "csv", "--from", str(_csv_folder(tmp_path / name, csv, meta)))
         assert proc.returncode == 1, (name, proc.stdout, proc.stderr)

@@ -48,7 +48,7 @@ def read_upload(store: SessionStore, sid: str, max_samples: int | None = None) -
     if req.get("format") == "json":
         text, meta = json_to_csv(load_json_text(text))
     else:
-        meta = RecordingMeta(req.get("rate_hz"), dict(req.get("units") or {}))
+        meta = RecordingMeta(req.get("rate_hz"), dict(req.get("units") or {}), unit_hint="query")
     limit = max_samples_for(path.stat().st_size, max_samples) if max_samples is not None else None
     return parse_csv_text(text, meta, name=req.get("filename") or sid, max_samples=limit)
 
