@@ -15,10 +15,12 @@ import copy
 import torch
 from torch import nn
 
+from tcnvae.errors import TcnvaeError
+
 MIN_WINDOWS = 32  # fewer windows give statistics noisier than the training ones they replace
 
 
-class AdaptationError(ValueError):
+class AdaptationError(TcnvaeError, ValueError):
     """The windows cannot re-estimate the statistics (too few, wrong shape, or no BatchNorm)."""
 
 
