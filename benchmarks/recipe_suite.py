@@ -28,13 +28,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _minirocket import minirocket_predict  # noqa: E402
+from _minirocket import minirocket_fold  # noqa: E402
 from _report import publish  # noqa: E402
 
 from tcnvae.data.fetch import fetch  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
-from tcnvae.train.cv import fold_config, fold_scores, subject_folds, train_fold  # noqa: E402
-from tcnvae.train.prepare import prepare  # noqa: E402
+from tcnvae.train.cv import subject_folds, train_fold  # noqa: E402
 
 HAPT6 = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
 DATASETS = {"watch": {"data": ("watch",)},
@@ -65,14 +64,10 @@ def base_config(path: Path | None, sets: dict) -> TrainConfig:
 
 def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int) -> dict:
     ours = train_fold(cfg, fold, run_dir, data_dir)
-    prep = prepare(fold_config(cfg, fold), data_dir)
-    train_x = np.concatenate([prep.train.x, prep.val.x])
-    train_y = np.concatenate([prep.train.y, prep.val.y])
-    pred, fit_s = minirocket_predict(prep.normalizer, train_x, train_y, prep.test.x, seed)
-    mr = fold_scores(prep.test.y, pred, prep.label_names)
+    mr = minirocket_fold(cfg, fold, data_dir, seed)
     return {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
             "tcnvae": {k: ours[k] for k in ("accuracy", "macro_f1", "n_windows")},
-            "minirocket": {k: mr[k] for k in ("accuracy", "macro_f1", "n_windows")}, "minirocket_fit_s": fit_s}
+            "minirocket": {k: mr[k] for k in ("accuracy", "macro_f1", "n_windows")}, "minirocket_fit_s": mr["fit_s"]}
 
 
 def _ms(values: list[float]) -> str:
