@@ -14,6 +14,8 @@ from tcnvae.analysis.segment_metrics import Segment, match, summarize_matches, t
 from tcnvae.cli import main
 from tests.analysis.hapt_recording import hapt_signals, write_json
 
+SHIPPED = Path(__file__).resolve().parents[2] / "models"  # read only: analysis writes elsewhere
+
 
 def _probs(seq: str, strength: float) -> np.ndarray:
     """Per-window probabilities over ('a', 'b') that favour each letter of seq by `strength`."""
@@ -53,10 +55,10 @@ def test_segment_matching_needs_label_and_overlap() -> None:
     assert s["precision"] == 0.5 and s["recall"] == 0.5 and s["f1"] == 0.5
 
 
-def test_analyze_with_the_hmm_on_a_real_recording(registry_root: Path, tmp_path: Path) -> None:
+def test_analyze_with_the_hmm_on_a_real_recording(tmp_path: Path) -> None:
     rec = write_json(tmp_path / "hapt.json", hapt_signals(seconds=40))
     out = tmp_path / "out"
-    assert main(["analyze", str(rec), "--model", "tcn_encoder@champion", "--models", str(registry_root),
+    assert main(["analyze", str(rec), "--model", "tcn_encoder@champion", "--models", str(SHIPPED),
                  "--out", str(out), "--temporal", "hmm", "--mean-dwell-s", "20"]) == 0
     res = json.loads((out / "results.json").read_text())
     assert res["config"]["temporal"] == "hmm" and res["config"]["mean_dwell_s"] == 20.0
@@ -65,7 +67,7 @@ def test_analyze_with_the_hmm_on_a_real_recording(registry_root: Path, tmp_path:
     assert all(a["t_end"] == b["t_start"] for a, b in zip(segs, segs[1:]))
 
 
-def test_unknown_temporal_model_is_refused(registry_root: Path, tmp_path: Path) -> None:
+def test_unknown_temporal_model_is_refused() -> None:
     from tcnvae.analysis.pipeline import AnalysisConfig
 
     with pytest.raises(AnalysisInputError, match="temporal must be one of majority, hmm"):
