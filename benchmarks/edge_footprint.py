@@ -64,6 +64,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used: start-up cost that a loaded machine's
+    waiting does not inflate (the wall-clock ready time does)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -129,13 +136,14 @@ def measure(venv: Path, service: str, models: Path, ref: str, backend_url: str |
         path = "/api/v1/analysis/infer"
     try:
         ready = server.wait_ready()
+        ready_cpu = cpu_s(server.proc.pid)
         start = rss_mb(server.proc.pid)
         hammer(server.url + path, body, requests)
         after = rss_mb(server.proc.pid)
         torch = "torch" in Path(f"/proc/{server.proc.pid}/maps").read_text()
     finally:
         server.stop()
-    return {"ready_s": ready, "rss_start_mb": start, "rss_after_mb": after, "torch_loaded": float(torch)}
+    return {"ready_s": ready, "ready_cpu_s": ready_cpu, "rss_start_mb": start, "rss_after_mb": after, "torch_loaded": float(torch)}
 
 
 def site_packages_mb(venv: Path) -> float:
@@ -198,19 +206,24 @@ def main() -> None:
 def print_and_append(rows, args, build_s: float, load: float) -> None:
     lines = [f"### Edge footprint ({dt.date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
              f"load average {load:.1f} at start)", "",
-             "| install | service | ready (s) | RSS ready (MB) | RSS after requests (MB) | torch loaded | "
-             "site-packages (MB) | target RSS / ready |", "|---|---|---|---|---|---|---|---|"]
+             "| install | service | ready, wall (s) | ready, CPU (s) | RSS ready (MB) | RSS after requests (MB) | "
+             "torch loaded | site-packages (MB) | target RSS / ready |", "|---|---|---|---|---|---|---|---|---|"]
     for label, service, med, size in rows:
         mb, ready = TARGETS[service]
-        ok = "met" if med["rss_after_mb"] <= mb and med["ready_s"] <= ready else "MISSED"
-        lines.append(f"| {label} | {service} | {med['ready_s']:.2f} | {med['rss_start_mb']:.0f} | "
+        rss_ok = "met" if med["rss_after_mb"] <= mb else "MISSED"
+        ready_ok = "met" if med["ready_s"] <= ready else ("MISSED (CPU time within)" if med["ready_cpu_s"] <= ready
+                                                           else "MISSED")
+        lines.append(f"| {label} | {service} | {med['ready_s']:.2f} | {med['ready_cpu_s']:.2f} | "
+                     f"{med['rss_start_mb']:.0f} | "
                      f"{med['rss_after_mb']:.0f} | {'yes' if med['torch_loaded'] else 'no'} | {size:.0f} | "
-                     f"≤ {mb:.0f} MB / ≤ {ready} s: {ok} |")
+                     f"≤ {mb:.0f} MB: {rss_ok} / ≤ {ready} s: {ready_ok} |")
     lines += ["", f"Medians of {args.starts} starts; {args.requests} sequential requests per start (sidecar "
               f"`POST /infer`, gateway `POST /api/v1/analysis/infer` through an edge sidecar). The edge venv "
               f"was built fresh in {build_s:.0f} s (0 = reused) and passed the issue's checks first (no torch; "
               f"`import tcnvae.serve` without torch; registry pack → unpack → verify; `analyze --backend onnx`; "
-              f"`train` names the extra). {args.load_note}".rstrip(), "",
+              f"`train` names the extra). 'ready, CPU' is the server's own user+system CPU time until /healthz first "
+              f"answered 200: on a loaded machine the wall-clock time mostly measures waiting for a core. The "
+              f"full install's site-packages include the test extras. {args.load_note}".rstrip(), "",
               f"Command: `.venv/bin/python benchmarks/edge_footprint.py --starts {args.starts} "
               f"--requests {args.requests}`", ""]
     text = "\n".join(lines)

@@ -100,3 +100,10 @@ def test_registry_verify_and_list_work_without_torch() -> None:
     assert proc.returncode == 0, proc.stderr
     proc = _cli("registry", "list", "--models", str(ROOT / "models"))
     assert proc.returncode == 0 and "tcn_encoder" in proc.stdout, proc.stderr
+
+
+def test_serve_backend_torch_on_the_edge_install_names_the_extra() -> None:
+    proc = _cli("serve", "tcn_encoder@champion", "--models", str(ROOT / "models"), "--backend", "torch")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip() == ("tcnvae serve: error: --backend torch needs torch, which the edge install "
+                                   "leaves out: pip install 'tcnvae[train]'")

@@ -75,3 +75,26 @@ def test_unreadable_reference_names_the_file(tmp_path: Path) -> None:
     np.savez(bad, latent=np.zeros((2, 64), np.float32))
     with pytest.raises(ReferenceError, match=f"{REFERENCE_FILE}.*motif_scores"):
         read_reference(bad)
+
+
+def test_without_reference_or_torch_the_engine_serves_and_says_parity_was_not_checked(release_copy) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_extras import BLOCK
+
+    registry, ref, folder = release_copy
+    (folder / "export" / REFERENCE_FILE).unlink()
+    _resum(folder)
+    code = BLOCK + f"""
+import logging
+logging.basicConfig(level=logging.WARNING)
+from tcnvae.registry.store import Registry
+from tcnvae.runtime.engine import Engine
+engine = Engine.from_release(Registry({str(registry.root)!r}).open({ref!r}))
+print("parity", engine.parity)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "parity {}" in proc.stdout
+    assert "start-up parity NOT checked" in proc.stderr and "tcnvae[train]" in proc.stderr

@@ -58,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from tcnvae.serve.sidecar.app import create_app
 
     settings = build_settings(args)
+    if settings.backend == "torch":  # the edge install has no torch: say so before binding, in one line
+        from tcnvae.extras import require
+
+        require("torch", "--backend torch")
     release = Registry(settings.models).open(settings.ref, verify=True)  # fail fast, before binding
     print(f"tcnvae serve: {release.ref} on http://{settings.host}:{settings.port} "
           f"({settings.backend}, {settings.threads} thread(s), max batch {settings.max_batch})", file=sys.stderr)
