@@ -35,6 +35,7 @@ class RecordingMeta:
 
     rate_hz: float | None = None
     units: dict[str, str] = field(default_factory=dict)
+    unit_hint: str = "flag"  # how unit fixes are spelled: flag (--units), query (?units=), json, meta
 
     def __post_init__(self) -> None:
         if self.rate_hz is not None and not (math.isfinite(self.rate_hz) and 0 < self.rate_hz <= 10_000):
@@ -95,7 +96,7 @@ def json_to_csv(payload: object) -> tuple[str, RecordingMeta]:
     units = payload.get("units") or {}
     if not isinstance(units, dict):
         raise AnalysisInputError("units must be an object such as {\"acc\": \"g\"}")
-    return buf.getvalue(), RecordingMeta(float(rate), dict(units))
+    return buf.getvalue(), RecordingMeta(float(rate), dict(units), unit_hint="json")
 
 
 def _cells(row: list, i: int) -> list[str]:
@@ -144,7 +145,7 @@ def parse_csv_text(text: str, meta: RecordingMeta, name: str = "recording") -> R
         (staging / CSV_NAME).write_text(text, encoding="utf-8")
         (staging / "meta.json").write_text(json.dumps(meta.to_meta_json()))
         try:
-            pieces, _report = CsvFolder().parse_with_report(staging)
+            pieces, _report = CsvFolder(unit_hint=meta.unit_hint).parse_with_report(staging)
         except (DataError, TcnvaeError) as exc:
             raise AnalysisInputError(str(exc).replace(str(staging) + "/", "")) from exc
     finally:

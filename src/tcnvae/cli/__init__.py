@@ -19,7 +19,7 @@ import sys
 from tcnvae.errors import TcnvaeError
 from tcnvae.extras import MissingExtra, extra_for
 
-VERBS = ("data", "train", "evaluate", "release", "registry", "export", "serve",
+VERBS = ("data", "train", "cv", "evaluate", "release", "registry", "export", "serve",
          "gateway", "analyze", "legacy", "quickstart")
 
 

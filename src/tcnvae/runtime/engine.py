@@ -22,6 +22,7 @@ from tcnvae.extras import available, require
 from tcnvae.registry.reference import REFERENCE_FILE, ReferenceError, read_reference, reference_inputs
 from tcnvae.runtime.backend import OUTPUT_NAMES, Backend
 from tcnvae.runtime.errors import EngineError
+from tcnvae.runtime.precision import check_int8_start, graph_for, int8_gate
 
 log = logging.getLogger(__name__)
 BACKENDS = ("onnx", "torch", "hailo")
@@ -39,8 +40,12 @@ class ModelInfo:
     labels: tuple[str, ...]
 
 
-def build_backend(release, backend: str, threads: int) -> Backend:
+def build_backend(release, backend: str, threads: int, precision: str = "fp32") -> Backend:
     """Instantiate a backend by name for a release; BackendUnavailable says what is missing."""
+    graph_for(precision)
+    if precision != "fp32" and backend != "onnx":
+        raise EngineError(f"precision {precision} needs the onnx backend (got {backend!r}); the hailo "
+                          "graph is INT8 already and torch runs fp32")
     if backend == "onnx":
         from tcnvae.runtime.onnx_backend import OnnxBackend as cls
     elif backend == "torch":
@@ -50,6 +55,8 @@ def build_backend(release, backend: str, threads: int) -> Backend:
         from tcnvae.runtime.hailo_backend import HailoBackend as cls
     else:
         raise EngineError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend == "onnx":
+        return cls.from_release(release, threads=threads, precision=precision)
     return cls.from_release(release, threads=threads)
 
 
@@ -57,21 +64,28 @@ class Engine:
     """Raw windows in, model outputs out; thread-safe for one caller at a time per backend."""
 
     def __init__(self, backend: Backend, normalizer, info: ModelInfo,
-                 limits: np.ndarray | None = None) -> None:
+                 limits: np.ndarray | None = None, precision: str = "fp32") -> None:
         self.backend = backend
+        self.precision = precision
         self.normalizer = normalizer
         self.info = info
+        self.int8_bounds: dict | None = None
         self.limits = None if limits is None else np.asarray(limits, dtype=np.float32)
         self.parity: dict[str, float] = {}  # start-up checks that ran -> max abs diff (see check_parity)
 
     @classmethod
     def from_release(cls, release, backend: str = "onnx", threads: int = 1,
-                     limits: np.ndarray | None = None, check_parity: bool = True) -> "Engine":
-        """Load a verified release (open it with Registry.open) and prove the backend (check_parity)."""
+                     limits: np.ndarray | None = None, check_parity: bool = True,
+                     precision: str = "fp32") -> "Engine":
+        """Load a verified release (open it with Registry.open) and prove the backend (check_parity).
+
+        precision="int8" serves export/encoder_int8.onnx, only if export/parity.json holds its bounds."""
         info = ModelInfo(release.name, release.version, release.ref, release.weights_sha256,
                          tuple(release.labels))
-        engine = cls(build_backend(release, backend, threads), release.normalizer(), info,
-                     channel_limits() if limits is None else limits)
+        gate = int8_gate(release.export_dir) if precision == "int8" else None
+        engine = cls(build_backend(release, backend, threads, precision), release.normalizer(), info,
+                     channel_limits() if limits is None else limits, precision)
+        engine.int8_bounds = gate
         if check_parity and backend == "onnx":
             engine.check_parity(release)
         return engine
@@ -121,7 +135,8 @@ class Engine:
         Against export/reference_outputs.npz (PyTorch's outputs stored at export; no torch needed)
         when the release has it, and against the PyTorch encoder on n calibration windows when
         torch is installed. Returns {"reference": max abs diff, "torch": max abs diff} for the
-        checks that ran; a release with neither is served with a warning and an empty result.
+        checks that ran (for precision="int8" the mean latent cosine instead); a release with neither
+        is served with a warning and an empty result.
         """
         done: dict[str, float] = {}
         stored = release.export_dir / REFERENCE_FILE
@@ -157,6 +172,8 @@ class Engine:
             if got[key].shape != r.shape:
                 raise EngineError(f"{self.backend.artifact}: {key} of shape {list(got[key].shape)} but "
                                   f"{against} has {list(r.shape)} ({release.ref})")
+        if self.precision == "int8":  # quantized: judged by its own bounds, not fp32's atol
+            return check_int8_start(got, dict(zip(OUTPUT_NAMES, ref)), self.int8_bounds, self.backend.artifact)
         err = max(float(np.abs(got[k] - r).max()) for k, r in zip(OUTPUT_NAMES, ref))
         if not err <= PARITY_ATOL:
             raise EngineError(f"{self.backend.artifact}: {self.backend.name} differs from {against} "

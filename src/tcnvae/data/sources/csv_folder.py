@@ -24,7 +24,8 @@ recording). Any other column name is an error, so that typos do not silently dro
       "rate_hz": 50,                          # required unless every file has a `t` column
       "units": {"acc": "g", "gyro": "deg/s", "mag": "uT"},   # defaults: m/s^2, rad/s, uT
       "subjects": {"alice_walk.csv": "alice"},            # optional file -> subject
-      "labels": ["walk", "run", "sit"]                    # optional class order
+      "labels": ["walk", "run", "sit"],                   # optional class order
+      "test_subjects": ["bob"]                            # optional: held out for testing
     }
 
 Accepted units: acc `m/s^2` or `g`; gyro `rad/s` or `deg/s`; mag `uT` or `gauss`.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -45,11 +47,12 @@ import numpy as np
 from tcnvae.contract import CHANNELS, N_CHANNELS, SENSOR_GROUPS, STANDARD_GRAVITY
 from tcnvae.data.archive import Archive
 from tcnvae.data.errors import DataError
+from tcnvae.data.plausibility import check_signals, raise_errors
 from tcnvae.data.recording import DropReport, Recording, canonical_recordings
 from tcnvae.data.sources.base import Source
 
 META = "meta.json"
-META_KEYS = {"rate_hz", "units", "subjects", "labels"}
+META_KEYS = {"rate_hz", "units", "subjects", "labels", "test_subjects"}
 UNIT_SCALE = {
     "acc": {"m/s^2": 1.0, "g": STANDARD_GRAVITY},
     "gyro": {"rad/s": 1.0, "deg/s": math.pi / 180.0},
@@ -57,6 +60,8 @@ UNIT_SCALE = {
 }
 EXTRA_COLUMNS = {"t", "label", "subject"}
 RATE_TOLERANCE = 0.05
+MANY_INFERRED_SUBJECTS = 4  # files named subjects by their stem before that gets a warning
+log = logging.getLogger(__name__)
 
 
 def read_meta(arc: Archive, root: str) -> dict:
@@ -74,6 +79,9 @@ def read_meta(arc: Archive, root: str) -> dict:
         if group not in UNIT_SCALE or unit not in UNIT_SCALE[group]:
             allowed = {g: sorted(u) for g, u in UNIT_SCALE.items()}
             raise DataError(f"unknown unit {unit!r} (allowed: {allowed})", label, field=f"units.{group}")
+    held = meta.get("test_subjects", [])
+    if not isinstance(held, list) or not all(isinstance(s, (str, int)) and str(s).strip() for s in held):
+        raise DataError("must be a list of subject names, e.g. [\"bob\"]", label, field="test_subjects")
     return meta
 
 
@@ -116,8 +124,12 @@ def _rate(meta: dict, header: list[str], body: list, label: str) -> float:
         if len(dt) == 0 or np.median(dt) <= 0:
             raise DataError("column t must increase", label, 2, "t")
         t_rate = 1.0 / float(np.median(dt))
+        if not 1.0 <= t_rate <= 2000.0:
+            raise DataError(f"t implies {t_rate:.3g} Hz (median step {float(np.median(dt)):.3g}); t must be in "
+                            f"seconds (milliseconds or another unit?): convert t to seconds", label, 2, "t")
         if rate is not None and abs(t_rate - rate) > RATE_TOLERANCE * rate:
-            raise DataError(f"t implies {t_rate:.3g} Hz but meta.json says rate_hz={rate}", label, 2, "t")
+            raise DataError(f"t implies {t_rate:.3g} Hz but the declared rate is {rate} Hz: fix the declared "
+                            f"rate (rate_hz) or the t column (seconds)", label, 2, "t")
         rate = rate or t_rate
     if rate is None or not rate > 0:
         raise DataError("no rate: give meta.json rate_hz or a t column", label, 1)
@@ -142,6 +154,10 @@ class CsvFolder(Source):
     license = "yours"
     native_rate_hz = None
 
+    def __init__(self, unit_hint: str = "meta") -> None:
+        # how a unit fix is spelled in messages: meta.json, ?units= (gateway) or --units (analyze)
+        self.unit_hint = unit_hint
+
     def _files(self, arc: Archive) -> tuple[str, list[str], dict]:
         root = arc.locate(META)
         files = sorted(n for n in arc.names()
@@ -149,6 +165,14 @@ class CsvFolder(Source):
         if not files:
             raise DataError("no .csv files next to meta.json", arc.path)
         return root, files, read_meta(arc, root)
+
+    def test_subjects(self, path: Path | None) -> list[str] | None:
+        """meta.json `test_subjects` as subject ids ("csv:bob"); None when it names none."""
+        if path is None or not Path(path).exists():
+            return None
+        with Archive(path) as arc:
+            held = read_meta(arc, arc.locate(META)).get("test_subjects") or []
+        return [self.subject_id(str(s).strip()) for s in held] or None
 
     def verify(self, path: Path) -> None:
         with Archive(path) as arc:
@@ -166,7 +190,23 @@ class CsvFolder(Source):
             out: list[Recording] = []
             for member, header, body in tables:
                 out += self._recording(arc, member, header, body, meta, names, report)
+            inferred = [m[len(root):] for m, header, _ in tables
+                        if "subject" not in header and m[len(root):] not in meta.get("subjects", {})]
+            if len(inferred) >= MANY_INFERRED_SUBJECTS:
+                report.warnings.append(
+                    f"{META} [subjects]: {len(inferred)} files have no `subject` column and no meta.json "
+                    f"`subjects` entry, so each file is its own subject ({', '.join(inferred[:3])}, ...); if a "
+                    f"person recorded several files, a subject split becomes a per-recording split: name the "
+                    f"subjects with a `subject` column or meta.json \"subjects\": {{\"{inferred[0]}\": \"alice\"}}")
+            subjects = {r.subject for r in out}
+            unknown = [s for s in meta.get("test_subjects", []) if self.subject_id(str(s).strip()) not in subjects]
+            if unknown:
+                raise DataError(f"{unknown} are not subjects of this folder (subjects: "
+                                f"{sorted(s.split(':', 1)[1] for s in subjects)})", arc.label(root + META),
+                                field="test_subjects")
         report.log(self.name)
+        for w in report.warnings:
+            log.warning("%s", w)
         return out, report
 
     def _label_names(self, meta: dict, tables: list, arc: Archive) -> tuple[str, ...]:
@@ -202,7 +242,14 @@ class CsvFolder(Source):
             j = header.index("label")
             labels = np.array([index.get(row[j].strip(), -1) for _, row in body], dtype=np.int64)
         fname = member[len(arc.locate(META)):]
-        return canonical_recordings(
+        rate = _rate(meta, header, body, label)  # structural problems are reported before plausibility
+        warnings = [w.replace(label, fname, 1) for w in
+                    raise_errors(check_signals(x, present, meta.get("units", {})), label, self.unit_hint)]
+        report.warnings += warnings
+        pieces = canonical_recordings(
             x, present, labels, label_names=names,
             subject=self.subject_id(_subject(meta, header, body, label, fname)), domain=self.name,
-            rate_hz=_rate(meta, header, body, label), name=Path(fname).stem, report=report)
+            rate_hz=rate, name=Path(fname).stem, report=report)
+        for rec in pieces:
+            rec.warnings = tuple(warnings)
+        return pieces

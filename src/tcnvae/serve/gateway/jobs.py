@@ -39,7 +39,7 @@ def read_upload(store: SessionStore, sid: str) -> Recording:
             raise AnalysisInputError(f"invalid JSON: {exc}") from None
         text, meta = json_to_csv(payload)
     else:
-        meta = RecordingMeta(req.get("rate_hz"), dict(req.get("units") or {}))
+        meta = RecordingMeta(req.get("rate_hz"), dict(req.get("units") or {}), unit_hint="query")
     return parse_csv_text(text, meta, name=req.get("filename") or sid)
 
 
