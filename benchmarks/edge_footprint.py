@@ -37,7 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 FULL_VENV = ROOT / ".venv"
 SAMPLE = ROOT / ".." / "shared" / "conformance" / "realistic_imu_sample.json"
-EXAMPLE_CSV = ROOT / "src" / "tcnvae" / "data" / "examples" / "csv_example" / "alice_walk.csv"
+EXAMPLE_CSV = ROOT / "src" / "tcnvae" / "data" / "examples" / "csv_example" / "user01_walk.csv"
 TARGETS = {"sidecar": (150.0, 1.5), "gateway": (100.0, 1.5)}  # MB resident, s to ready
 
 
@@ -49,8 +49,11 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def build_edge_venv(venv: Path) -> float:
-    """A fresh venv with `pip install .` only; returns the seconds it took (0 when reused)."""
+    """A fresh venv with `pip install .` only; returns the seconds it took (0 when reused, after
+    reinstalling this checkout's tcnvae into it without touching its dependencies)."""
     if (venv / "bin" / "tcnvae").is_file():
+        run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
+             str(ROOT)])
         return 0.0
     t0 = time.perf_counter()
     run([sys.executable, "-m", "venv", str(venv)])
@@ -163,7 +166,7 @@ def prove_edge(venv: Path, tmp: Path) -> tuple[Path, str]:
     run([cli, "registry", "unpack", str(tmp / f"tcn_encoder-{version}.tar.gz"), "--models", str(models)])
     run([cli, "registry", "verify", ref, "--models", str(models)])
     run([cli, "analyze", str(EXAMPLE_CSV), "--model", ref, "--models", str(models), "--backend", "onnx",
-         "--units", "acc:g,gyro:deg/s", "--out", str(tmp / "analysis")])
+         "--units", "acc:g,gyro:rad/s", "--out", str(tmp / "analysis")])
     assert json.loads((tmp / "analysis" / "results.json").read_text())["source"] == "model"
     proc = subprocess.run([cli, "train"], capture_output=True, text=True)
     assert proc.returncode == 1 and "pip install 'tcnvae[train]'" in proc.stderr, proc.stderr
