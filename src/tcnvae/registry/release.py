@@ -14,13 +14,15 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from safetensors.torch import save_file
+from typing import TYPE_CHECKING
 
 from tcnvae.model.checkpoint import CheckpointError, load_model, read_metadata
-from tcnvae.model.vae import TCNVAE, ModelConfig
 from tcnvae.registry.card import datasets as _datasets_of, is_number, read_json_or_empty, render_card
 from tcnvae.registry.store import (RUN_FILES, SAMPLES, SEMVER, WEIGHTS_ENCODER, WEIGHTS_FULL, Registry, Release,
                                    RegistryError, format_version, parse_version)
+
+if TYPE_CHECKING:  # torch loads inside the functions that write weights: `registry list` stays torch-free
+    from tcnvae.model.vae import TCNVAE
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ def choose_version(registry: Registry, name: str, version: str | None, bump: str
 
 def check_run_dir(run_dir: Path) -> TCNVAE:
     """Every file a release needs is there and consistent; returns the run's model."""
+    from tcnvae.model.vae import ModelConfig
+
     if not run_dir.is_dir():
         raise RegistryError(f"{run_dir}: run directory not found")
     for rel in (RUN_WEIGHTS, *RUN_FILES, *SAMPLES):
@@ -81,6 +85,8 @@ def check_normalization(doc: dict, where: Path) -> None:
 
 def write_encoder_weights(path: Path, model: TCNVAE, metadata: dict[str, str]) -> None:
     """encoder.safetensors: only what DeployableEncoder runs, plus the config to rebuild it."""
+    from safetensors.torch import save_file
+
     header = {"format": "tcnvae", "model_config": json.dumps(model.config.to_dict()), **metadata}
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()
                if k.startswith(ENCODER_PREFIXES)}
