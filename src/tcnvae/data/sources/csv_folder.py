@@ -206,3 +206,13 @@ class CsvFolder(Source):
             x, present, labels, label_names=names,
             subject=self.subject_id(_subject(meta, header, body, label, fname)), domain=self.name,
             rate_hz=_rate(meta, header, body, label), name=Path(fname).stem, report=report)
+
+
+def read_native(text: str, label: str, meta: dict) -> tuple[list[str], np.ndarray, float]:
+    """One CSV in the documented format, as the file has it: (its channel columns in order,
+    their values [T, C] in the file's own units, NaN for a blank cell, its rate in Hz).
+    What a client replays to a live stream; DataError names the line and column."""
+    header, body = _read_csv(text, label)
+    channels = [h for h in header if h in CHANNELS]
+    x = np.stack([_column(body, header.index(c), label, c, blank_ok=True) for c in channels], axis=1)
+    return channels, x, _rate(meta, header, body, label)
