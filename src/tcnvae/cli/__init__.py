@@ -15,7 +15,7 @@ import sys
 from tcnvae.errors import TcnvaeError
 
 VERBS = ("data", "train", "evaluate", "release", "registry", "export", "serve",
-         "gateway", "analyze", "legacy", "quickstart")
+         "gateway", "analyze", "stream", "legacy", "quickstart")
 
 
 def build_parser() -> argparse.ArgumentParser:
