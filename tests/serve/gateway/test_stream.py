@@ -42,7 +42,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, registry_root: Path):
     env = {"USE_REAL_MODEL": "true", "MODEL_BACKEND_URL": f"http://127.0.0.1:{side_port}",
            "SESSIONS_DIR": str(tmp / "sessions"), "GATEWAY_BREAKER_FAILURES": "2",
            "GATEWAY_BREAKER_COOLDOWN_S": "1.0", "GATEWAY_BACKEND_TIMEOUT_S": "10",
-           "GATEWAY_HEALTH_PROBE_TIMEOUT_S": "5"}
+           "GATEWAY_HEALTH_PROBE_TIMEOUT_S": "5",
+           "GATEWAY_STREAM_IDLE_TIMEOUT_S": "600"}  # the sidecar restart may take long on a busy machine
     procs = {"sidecar": sidecar(models, side_port, tmp / "sidecar.log"), "models": models, "tmp": tmp,
              "side_port": side_port}
     gw = Process(["gateway"], gw_port, tmp / "gateway.log", env=env)
@@ -110,23 +111,20 @@ def test_record_keeps_what_arrived_when_the_client_vanishes(stack, hapt) -> None
 def test_stream_survives_a_sidecar_sigkill_with_marked_stub_answers(stack, hapt) -> None:
     csv, results = hapt
     rows = csv_rows(csv)
-    seen: list[dict] = []
-
-    async def windows_so_far(pred, what: str) -> None:
+    async def windows_so_far(msgs: list[dict], pred, what: str) -> None:
         end = time.monotonic() + DEADLINE_S
-        while not pred([m for m in seen if m["type"] == "window"]):
+        while not pred([m for m in msgs if m["type"] == "window"]):  # msgs grows as they arrive
             assert time.monotonic() < end, f"never saw {what}"
             await asyncio.sleep(0.02)  # waiting on our own receiver task, bounded by the deadline
 
     async def pace(k: int, msgs: list[dict]) -> None:
-        seen[:] = msgs
         if k == 20:  # real answers are flowing: kill the sidecar without a goodbye
-            await windows_so_far(lambda w: len(w) >= 10, "10 model windows")
+            await windows_so_far(msgs, lambda w: len(w) >= 10, "10 model windows")
             stack["sidecar"].kill()
         elif k == 45:  # stub answers are flowing: bring the sidecar back on the same port
-            await windows_so_far(lambda w: any(x["source"] == "stub" for x in w), "a stub window")
+            await windows_so_far(msgs, lambda w: any(x["source"] == "stub" for x in w), "a stub window")
             stack["sidecar"] = sidecar(stack["models"], stack["side_port"], stack["tmp"] / "sidecar2.log")
-            await asyncio.to_thread(stack["sidecar"].wait_ready)
+            await asyncio.to_thread(stack["sidecar"].wait_ready, 400)
         elif k > 45:
             await asyncio.sleep(0.05)  # slower than the breaker's 1 s cool-down in total
 

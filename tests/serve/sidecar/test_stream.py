@@ -42,7 +42,7 @@ def test_replay_in_uneven_chunks_equals_tcnvae_analyze(server, hapt) -> None:
     csv, results = hapt
     msgs = run(send_and_collect(ws_url(server), csv_rows(csv)))
     opened, end = msgs[0], msgs[-1]
-    assert opened["type"] == "opened" and opened["model"] == "tcn_encoder@v1.0.0"
+    assert opened["type"] == "opened" and opened["model"] == results["model"]
     assert opened["labels"] == results["labels"]
     assert end["type"] == "end" and end["samples"] == 3000 and end["windows"] == 119
     assert_same_as_offline(msgs, results)
@@ -63,8 +63,19 @@ async def refused(url: str, frames: list, headers: dict | None = None) -> tuple[
     async with websockets.connect(url, additional_headers=headers) as ws:
         for f in frames:
             await ws.send(f if isinstance(f, bytes) else orjson.dumps(f).decode())
-        msgs = [orjson.loads(m) async for m in ws]
-        return ws.close_code, msgs[-1]
+        msgs, code = await drain(ws)
+        return code, msgs[-1]
+
+
+async def drain(ws) -> tuple[list[dict], int | None]:
+    """Every message until the server closes, and the close code it sent."""
+    msgs: list[dict] = []
+    try:
+        async for m in ws:
+            msgs.append(orjson.loads(m))
+    except websockets.ConnectionClosedError as exc:  # any code but 1000/1001 ends the loop this way
+        return msgs, exc.rcvd.code if exc.rcvd else None
+    return msgs, ws.close_code
 
 
 ROW = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
@@ -74,6 +85,7 @@ ROW = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
     ([{**OPEN, "channels": ["ax", "wobble"]}], 4400, "wobble"),
     ([{**OPEN, "units": {"acc": "furlong"}}], 4400, "unknown unit"),
     ([{"type": "samples", "samples": [ROW]}], 4400, "open"),
+    ([{**OPEN, "stride": "50"}], 4400, "stride must be an integer"),
     ([OPEN, {"type": "samples", "samples": [ROW, ROW[:5]]}], 4422, "samples[1] must be 6 numbers"),
     ([OPEN, {"type": "samples", "samples": [ROW[:5] + ["x"]]}], 4422, "samples[0][5] is not a number: 'x'"),
     ([OPEN, {"type": "samples", "samples": [ROW[:2] + [20.0] + ROW[3:]]}], 4422, "exceeds the physical limit"),
@@ -118,8 +130,8 @@ def test_stream_limit_idle_timeout_and_no_drops_under_backpressure(tight, hapt) 
                 assert orjson.loads(await ws.recv())["type"] == "opened"
             code, last = await refused(url, [OPEN])  # the third stream
             assert code == 1013 and "2 streams are open" in last["error"]
-            msgs = [orjson.loads(m) async for m in a]  # silent: closed after the idle timeout
-            assert a.close_code == 4408 and "nothing received for 1.5 s" in msgs[-1]["error"]
+            msgs, code = await drain(a)  # silent: closed after the idle timeout
+            assert code == 4408 and "nothing received for 1.5 s" in msgs[-1]["error"]
 
     run(scenario())
     csv, results = hapt

@@ -40,6 +40,7 @@ CLOSE_CODES = {NORMAL: "normal", GOING_AWAY: "going away", POLICY: "policy (API 
                IDLE: "idle timeout", BAD_SAMPLES: "bad samples"}
 
 OPEN_KEYS = {"type", "rate_hz", "channels", "units", "latent"} | {f.name for f in fields(AnalysisConfig)} - {"batch_size"}
+INTEGER_OPTIONS = {"stride", "smooth_windows"}
 MAX_REASON_BYTES = 123
 
 
@@ -98,6 +99,11 @@ def parse_open(text: str | None, base: AnalysisConfig) -> Opening:
     if not isinstance(doc.get("latent", False), bool):
         raise StreamError(BAD_OPEN, "latent must be true or false")
     overrides = {k: doc[k] for k in doc if k in {f.name for f in fields(AnalysisConfig)}}
+    for key, value in overrides.items():
+        kinds = (int,) if key in INTEGER_OPTIONS else (int, float)
+        if type(value) not in kinds:
+            raise StreamError(BAD_OPEN, f"{key} must be {'an integer' if key in INTEGER_OPTIONS else 'a number'}, "
+                                        f"got {value!r}")
     try:
         spec = StreamSpec(float(rate), tuple(channels), dict(units))
         config = AnalysisConfig(**{**_config_dict(base), **overrides})
