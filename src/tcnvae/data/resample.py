@@ -17,7 +17,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import firwin, upfirdn
 
 from tcnvae.contract import RATE_HZ
 
@@ -47,6 +46,9 @@ class StreamResampler:
         self._flushed = False
         if self.passthrough:
             return
+        from scipy.signal import firwin, upfirdn  # only when a rate differs: keeps scipy out of servers
+
+        self._upfirdn = upfirdn
         max_rate = max(self.up, self.down)
         half_len = 10 * max_rate
         h = firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", KAISER_BETA)) * self.up
@@ -110,7 +112,7 @@ class StreamResampler:
         # and holds the output's whole support. Outputs with partial support are dropped.
         first = self._first_needed(self.n_out)
         seg = self._buf[first - self._buf_start: available - self._buf_start]
-        y = upfirdn(self._h, seg, self.up, self.down, axis=0)
+        y = self._upfirdn(self._h, seg, self.up, self.down, axis=0)
         base = first * self.up // self.down - self._offset  # output index of y[0]
         out = y[self.n_out - base: end - base]
         self.n_out = end

@@ -39,7 +39,8 @@ CLOSE_CODES = {NORMAL: "normal", GOING_AWAY: "going away", POLICY: "policy (API 
                INTERNAL: "internal error", TRY_AGAIN: "try again later", BAD_OPEN: "bad open message",
                IDLE: "idle timeout", BAD_SAMPLES: "bad samples"}
 
-OPEN_KEYS = {"type", "rate_hz", "channels", "units", "latent"} | {f.name for f in fields(AnalysisConfig)} - {"batch_size"}
+OPTIONS = {"stride", "smooth_windows", "min_dwell_s", "confidence_threshold"}  # AnalysisConfig fields
+OPEN_KEYS = {"type", "rate_hz", "channels", "units", "latent"} | OPTIONS
 INTEGER_OPTIONS = {"stride", "smooth_windows"}
 MAX_REASON_BYTES = 123
 
@@ -98,7 +99,7 @@ def parse_open(text: str | None, base: AnalysisConfig) -> Opening:
         raise StreamError(BAD_OPEN, 'units must be an object such as {"acc": "g", "gyro": "deg/s"}')
     if not isinstance(doc.get("latent", False), bool):
         raise StreamError(BAD_OPEN, "latent must be true or false")
-    overrides = {k: doc[k] for k in doc if k in {f.name for f in fields(AnalysisConfig)}}
+    overrides = {k: doc[k] for k in doc if k in OPTIONS}
     for key, value in overrides.items():
         kinds = (int,) if key in INTEGER_OPTIONS else (int, float)
         if type(value) not in kinds:
@@ -106,7 +107,8 @@ def parse_open(text: str | None, base: AnalysisConfig) -> Opening:
                                         f"got {value!r}")
     try:
         spec = StreamSpec(float(rate), tuple(channels), dict(units))
-        config = AnalysisConfig(**{**_config_dict(base), **overrides})
+        # Streams close segments as they go: the causal majority rule, never a whole-recording HMM.
+        config = AnalysisConfig(**{**_config_dict(base), **overrides, "temporal": "majority"})
     except (AnalysisInputError, TypeError) as exc:
         raise StreamError(BAD_OPEN, str(exc)) from None
     return Opening(spec, config, bool(doc.get("latent", False)))
