@@ -55,10 +55,16 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     def on_epoch(row: dict) -> None:
-        validated = "val_macro_f1" in row  # a refit has no validation subjects
-        held_out = (f"val macro-F1 {row['val_macro_f1']:.4f}  val acc {row['val_accuracy']:.4f}  "
-                    f"active units {row['active_units']}" if validated
-                    else f"train acc {row['train_accuracy']:.4f}  (refit: no validation subjects)")
+        validated = "val_macro_f1" in row or "val_loss" in row  # a refit has no validation subjects
+        if "val_macro_f1" in row:
+            held_out = (f"val macro-F1 {row['val_macro_f1']:.4f}  val acc {row['val_accuracy']:.4f}  "
+                        f"active units {row['active_units']}")
+        elif validated:  # nothing labelled to score (a motif-only model)
+            held_out = f"val loss {row['val_loss']:.4f}  active units {row['active_units']}"
+        elif "train_accuracy" in row:
+            held_out = f"train acc {row['train_accuracy']:.4f}  (refit: no validation subjects)"
+        else:
+            held_out = "(refit: no validation subjects)"
         tqdm.write(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {held_out}  "
                    f"{row['seconds']:.0f}s{'  *best' if validated and row['best'] else ''}")
 

@@ -22,6 +22,10 @@ class TrainConfig:
     stride: int = 50
     val_subjects: int | float = 0.15  # held-out TRAINING subjects for early stopping; 0: refit on all
     test_split: str = "official"  # official | none
+    # Keep the windows of unlabelled stretches (y = -1): they train the VAE (reconstruction, KL)
+    # and the motifs, not the activity head. Without any label the model is motif-only.
+    unlabelled: bool = False
+    labelled_share: float = 0.5  # at least this share of each batch is labelled windows (when both kinds exist)
     epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-3
@@ -73,6 +77,8 @@ def build_config(file: str | Path | None = None, **flags) -> TrainConfig:
         elif key in values:
             values[key] = tuple(values[key])
     cfg = TrainConfig(**values)
+    if not 0.0 < cfg.labelled_share <= 1.0:
+        raise ConfigError(f"labelled_share must be in (0, 1], got {cfg.labelled_share}")
     if cfg.epochs < 1 or cfg.batch_size < 2:
         raise ConfigError(f"epochs must be >= 1 and batch_size >= 2 (got {cfg.epochs}, {cfg.batch_size})")
     return cfg
