@@ -26,6 +26,8 @@ class TrainConfig:
     # and the motifs, not the activity head. Without any label the model is motif-only.
     unlabelled: bool = False
     labelled_share: float = 0.5  # at least this share of each batch is labelled windows (when both kinds exist)
+    pseudo_weight: float = 0.0  # > 0: the EMA model's confident answers on unlabelled windows train the head too
+    pseudo_threshold: float = 0.95  # teacher confidence from which an unlabelled window gets a pseudo-label
     epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-3

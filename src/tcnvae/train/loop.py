@@ -5,6 +5,8 @@ Unlabelled windows (y = -1) train reconstruction, KL and the domain head; when b
 present each batch holds at least `labelled_share` labelled windows (cycled), so the activity
 head sees a steady stream of labels however few there are. Validation selects on macro-F1 over
 the labelled validation windows, or, without any (a motif-only model), on the validation loss.
+With `pseudo_weight` > 0 the EMA model's confident predictions on clean unlabelled windows
+also train the activity head on their augmented copies (self-training).
 
 Refit (no validation subjects, `val_subjects=0`): the whole epoch budget runs and the last EMA
 weights are the model; the budget is chosen beforehand on validation subjects.
@@ -34,7 +36,7 @@ from tcnvae.model.presets import preset_config
 from tcnvae.model.vae import TCNVAE
 from tcnvae.train.augment import augment
 from tcnvae.train.config import TrainConfig
-from tcnvae.train.losses import active_units, beta_at, kl_free_bits, total_loss
+from tcnvae.train.losses import active_units, beta_at, kl_free_bits, pseudo_label_loss, total_loss
 from tcnvae.train.prepare import Prepared
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,9 @@ class Trainer:
         self.refit = len(data.val) == 0
         self.domains = domain_index(data.train.domain)[0] if len(data.domain_names) > 1 else None
         self.class_weight = self._class_weight() if cfg.class_weights else None
+        # Pseudo-labels need both an activity head and unlabelled windows to learn from.
+        self.pseudo = (cfg.pseudo_weight > 0 and len(data.label_names) > 0
+                       and bool((~data.train.labelled).any()))
         self.epoch, self.best_f1, self.bad_epochs = 0, -math.inf, 0
 
     def _class_weight(self) -> torch.Tensor:
@@ -95,11 +100,21 @@ class Trainer:
             groups = mixed_batches(labelled, self.cfg.batch_size, self.steps_per_epoch, self.cfg.labelled_share, rng)
         std = self.data.normalizer.std
         for idx in groups:
-            x = self.data.train.x[idx]
+            x = clean = self.data.train.x[idx]
             if self.cfg.augment:
                 x = augment(x, rng, self.cfg.aug_scale, self.cfg.aug_jitter, self.cfg.aug_rotate_deg, std)
             d = torch.from_numpy(self.domains[idx]) if self.domains is not None else None
-            yield torch.from_numpy(self.data.normalizer.apply(x)), torch.from_numpy(self.data.train.y[idx]), d
+            teacher_x = torch.from_numpy(self.data.normalizer.apply(clean)) if self.pseudo else None
+            yield torch.from_numpy(self.data.normalizer.apply(x)), torch.from_numpy(self.data.train.y[idx]), d, teacher_x
+
+    def _pseudo_term(self, logits: torch.Tensor, teacher_x: torch.Tensor, unl: torch.Tensor, parts: dict) -> torch.Tensor:
+        """Self-training on unlabelled windows: the EMA teacher's confident answers on the clean
+        window are targets for the student on its augmented copy (mean teacher / FixMatch style)."""
+        with torch.no_grad():
+            probs = torch.softmax(self.ema.activity_head(self.ema.encode(teacher_x[unl])[0]), dim=1)
+        term, share = pseudo_label_loss(logits[unl], probs, self.cfg.pseudo_threshold)
+        parts.update({"pseudo": float(term), "pseudo_share": share})
+        return self.cfg.pseudo_weight * term
 
     def _update_ema(self, step: int) -> None:
         # Warm-up (as timm's ModelEmaV3): early on the average must not be dominated by the init.
@@ -114,7 +129,7 @@ class Trainer:
         self.model.train()
         sums: dict[str, float] = {}
         n = 0
-        for step, (x, y, d) in enumerate(self._batches(epoch)):
+        for step, (x, y, d, teacher_x) in enumerate(self._batches(epoch)):
             progress = (epoch * self.steps_per_epoch + step) / (self.cfg.epochs * self.steps_per_epoch)
             self.model.grl.strength = dann_strength(progress)
             weights = {"recon": self.cfg.recon_weight, "cls": self.cfg.cls_weight, "domain": self.cfg.domain_weight,
@@ -122,6 +137,8 @@ class Trainer:
             out = self.model(x, recon_count=max(1, int(len(x) * self.cfg.recon_fraction)))
             loss, parts = total_loss(out, x[:out["recon"].shape[0]], y, d, weights, self.cfg.label_smoothing, self.class_weight,
                                      self.cfg.free_bits)
+            if teacher_x is not None and bool((y < 0).any()):
+                loss = loss + self._pseudo_term(out["logits"], teacher_x, y < 0, parts)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             parts["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip))

@@ -52,3 +52,16 @@ def total_loss(out: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, d
         parts["domain"] = dom.item()
     parts["loss"] = loss.item()
     return loss, parts
+
+
+def pseudo_label_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor,
+                      threshold: float) -> tuple[torch.Tensor, float]:
+    """(cross-entropy to the teacher's argmax where its confidence >= threshold, averaged over all
+    unlabelled windows of the batch; the share of windows that passed). FixMatch's masking: an
+    unsure teacher teaches nothing, so early, wrong guesses do not reinforce themselves."""
+    conf, target = teacher_probs.max(dim=1)
+    mask = (conf >= threshold).float()
+    if len(mask) == 0:
+        return student_logits.new_zeros(()), 0.0
+    ce = F.cross_entropy(student_logits, target, reduction="none")
+    return (ce * mask).mean(), float(mask.mean())
