@@ -1,4 +1,4 @@
-"""`tcnvae gateway`: the EdgeInfer analysis API (configured by environment, see README)."""
+"""`tcnvae gateway`: the EdgeInfer analysis API (configured by environment, see docs/gateway.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Named model sizes. `seed` is the v0.1.0 architecture, kept for compatibility; `deep`
 trades width for depth: its receptive field covers the whole 1 s window; `deep_bn_micro` adds
 BatchNorm and micro-motion inputs, and `deep_bn_micro_lags`, the default, micro-motion over
-several lags (see README, "Model presets")."""
+several lags (see docs/training.md, "Model presets")."""
 
 from __future__ import annotations
 

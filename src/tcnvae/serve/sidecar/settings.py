@@ -20,7 +20,7 @@ MIN_KEY_LENGTH = 16
 
 
 class ServeSettings(BaseSettings):
-    """Everything `tcnvae serve` can be told; see README "Serving" for the table."""
+    """Everything `tcnvae serve` can be told; see docs/serving.md, "Settings", for the table."""
 
     model_config = SettingsConfigDict(env_prefix="TCNVAE_SERVE_", extra="forbid", frozen=True,
                                       populate_by_name=True)
