@@ -107,10 +107,17 @@ def main() -> int:
     ap.add_argument("--max-sup-epochs", type=int, default=400, help="cap on the labels-only run's epochs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "semi")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (2 threads ran 7x slower per step "
+                    "than 1 on the oversubscribed shared machine)")
+    ap.add_argument("--order", default="minirocket,semi,sup", help="order of the variants in each row")
     ap.add_argument("--skip", default="", help="comma list of variants to skip: sup,semi,minirocket")
     ap.add_argument("--no-append", action="store_true")
+    ap.add_argument("--publish", type=Path, default=None,
+                    help="only publish the table of a finished run's RUNS/results.jsonl (same other flags)")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    if args.publish is not None:
+        return publish_results(args)
+    torch.set_num_threads(args.threads)
     fetch("uci-hapt", from_path=args.from_path)
     flags = {"epochs": args.epochs, "seed": args.seed, "unlabelled": True, "pseudo_weight": args.pseudo_weight}
     if args.preset:
@@ -139,21 +146,36 @@ def main() -> int:
         sup_data = variant(data, lab, refit_normalizer=True)
         semi_data = variant(data, semi, refit_normalizer=False)
         sup_epochs = min(args.max_sup_epochs, math.ceil(args.epochs * len(semi) / len(lab)))
-        row = {"fraction": frac, "n_labelled": len(lab), "n_unlabelled": len(unl), "sup_epochs": sup_epochs}
+        row = {"fraction": frac, "n_labelled": len(lab), "n_unlabelled": len(unl), "sup_epochs": sup_epochs,
+               "note": notes[-1]}
         tag = f"{frac:g}-seed{args.seed}"
-        if "minirocket" not in skip:
-            row["minirocket"] = run_minirocket(sup_data, args.seed)
+        sup_cfg = dataclasses.replace(base, epochs=sup_epochs, unlabelled=False, pseudo_weight=0.0)
+        jobs = {"minirocket": lambda: run_minirocket(sup_data, args.seed),
+                "semi": lambda: run_tcnvae(base, semi_data, args.runs / f"semi-{tag}"),
+                "sup": lambda: run_tcnvae(sup_cfg, sup_data, args.runs / f"sup-{tag}")}
+        for key in (k for k in args.order.split(",") if k not in skip):
+            row[key] = jobs[key]()
             print(json.dumps(row, default=str), flush=True)
-        if "semi" not in skip:
-            row["semi"] = run_tcnvae(base, semi_data, args.runs / f"semi-{tag}")
-            print(json.dumps(row, default=str), flush=True)
-        if "sup" not in skip:
-            sup_cfg = dataclasses.replace(base, epochs=sup_epochs, unlabelled=False, pseudo_weight=0.0)
-            row["sup"] = run_tcnvae(sup_cfg, sup_data, args.runs / f"sup-{tag}")
-            print(json.dumps(row, default=str), flush=True)
+            args.runs.mkdir(parents=True, exist_ok=True)
+            with open(args.runs / "results.jsonl", "a") as f:  # partial results survive an interruption
+                f.write(json.dumps(row, default=str) + "\n")
         rows.append(row)
     publish("Semi-supervised: UCI HAPT-6 with 5 / 10 / 25 % of the training labels (official subject split)",
             table(rows, base, args) + "\n\n" + "\n".join(notes), append=not args.no_append)
+    return 0
+
+
+def publish_results(args) -> int:
+    """The table of an earlier run's results.jsonl: the last line of each fraction holds its row."""
+    rows: dict[float, dict] = {}
+    for line in args.publish.read_text().splitlines():
+        row = json.loads(line)
+        rows[row["fraction"]] = row
+    cfg = build_config(ROOT / "configs" / "hapt6.json", unlabelled=True, pseudo_weight=args.pseudo_weight,
+                       **({"preset": args.preset} if args.preset else {}))
+    publish("Semi-supervised: UCI HAPT-6 with 5 / 10 / 25 % of the training labels (official subject split)",
+            table(list(rows.values()), cfg, args) + "\n\n" + "\n".join(r.get("note", "") for r in rows.values()),
+            append=not args.no_append)
     return 0
 
 

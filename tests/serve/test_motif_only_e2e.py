@@ -30,13 +30,15 @@ REF = "tcn_encoder@v1.0.0"
 def motif_release(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("motif-only")
     folder = write_hapt_folder(tmp / "recordings", seconds=160.0, labels=False)
-    assert tcnvae_main(["data", "fetch", "csv", "--from", str(folder)]) == 0
+    data_dir = tmp / "data"  # its own data dir: other tests fetch other `csv` folders
+    assert tcnvae_main(["data", "fetch", "csv", "--from", str(folder), "--data-dir", str(data_dir)]) == 0
     config = tmp / "motif_only.json"
     # stride 25: 1 s windows every 0.25 s, enough real windows (>= 1024) for INT8 calibration.
     config.write_text(json.dumps({"preset": "tiny", "epochs": 2, "stride": 25, "val_subjects": 1,
                                   "batch_size": 64, "seed": 0}))
     run, models = tmp / "run", tmp / "models"
-    assert tcnvae_main(["train", "--data", "csv", "--config", str(config), "--out", str(run)]) == 0
+    assert tcnvae_main(["train", "--data", "csv", "--config", str(config), "--out", str(run),
+                        "--data-dir", str(data_dir)]) == 0
     assert tcnvae_main(["release", str(run), "--models", str(models), "--version", "1.0.0"]) == 0
     assert tcnvae_main(["export", REF, "--models", str(models)]) == 0
     return {"tmp": tmp, "run": run, "models": models, "release": models / "tcn_encoder" / "v1.0.0"}

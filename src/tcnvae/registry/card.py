@@ -30,8 +30,7 @@ def render_card(folder: Path, name: str, version: str, created: str, source: str
     parts = [
         "---\n" + to_yaml(_front_matter(name, version, names, metrics)) + "---\n",
         f"# {name} {version}\n\nTCN-VAE encoder for 9-channel IMU windows (100 samples at 100 Hz) -> "
-        f"64-d latent, 12 motif scores{', activity probabilities' if labels.get('labels') else ' (motif-only: trained without labels, no activity head)'}. "
-        f"Released {created or '—'} from `{source}`.\n",
+        f"64-d latent, 12 motif scores{_heads(labels)}. Released {created or '—'} from `{source}`.\n",
         render_architecture(docs["model_config.json"]),
         _training_data(metrics, docs["train_config.json"], labels, names),
         _normalization(docs["normalization.json"]),
@@ -172,6 +171,12 @@ def _motifs(doc: dict) -> str:
              _activities(m.get("dominant_activities")), _fmt(m.get("purity")))
             for i, m in enumerate(motifs)]
     return text + _table(("motif", "share of windows", "what it looks like", "dominant activities", "purity"), rows)
+
+
+def _heads(labels: dict) -> str:
+    if labels.get("labels"):
+        return ", activity probabilities"
+    return " (motif-only: trained without labels, no activity head)"
 
 
 def _activities(acts: object) -> str:

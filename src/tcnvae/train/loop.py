@@ -113,7 +113,7 @@ class Trainer:
         with torch.no_grad():
             probs = torch.softmax(self.ema.activity_head(self.ema.encode(teacher_x[unl])[0]), dim=1)
         term, share = pseudo_label_loss(logits[unl], probs, self.cfg.pseudo_threshold)
-        parts.update({"pseudo": float(term), "pseudo_share": share})
+        parts.update({"pseudo": float(term.detach()), "pseudo_share": share})
         return self.cfg.pseudo_weight * term
 
     def _update_ema(self, step: int) -> None:
