@@ -28,6 +28,9 @@ def register(sub) -> None:
     p.add_argument("--val-subjects", type=_count_or_share, default=None, metavar="N|SHARE",
                    help="training subjects held out for early stopping: a count, a share (0.15), "
                         "or 0 to refit on all of them for the full epoch budget")
+    p.add_argument("--unlabelled", action="store_true", default=None,
+                   help="also train on the windows of unlabelled stretches (VAE + motifs; default: labelled "
+                        "windows only; a dataset without any label always gives a motif-only model)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
@@ -42,7 +45,7 @@ def _count_or_share(text: str) -> int | float:
 def run(args: argparse.Namespace) -> int:
     cfg = build_config(args.config, data=args.data, preset=args.preset, classes=args.classes, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
-                       val_subjects=args.val_subjects)
+                       val_subjects=args.val_subjects, unlabelled=args.unlabelled)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     bar = tqdm(total=None, unit="batch", dynamic_ncols=True, disable=None)
