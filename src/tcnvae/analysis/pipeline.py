@@ -102,6 +102,7 @@ def _recording_info(recording: Recording) -> dict:
         "rate_hz": RATE_HZ,
         "duration_s": round(recording.duration_s, 3),
         "channels_present": [c for c, p in zip(CHANNELS, recording.present.tolist()) if p],
+        "warnings": list(recording.warnings),  # unit/plausibility warnings (tcnvae.data.plausibility)
     }
 
 

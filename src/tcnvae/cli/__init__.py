@@ -14,7 +14,7 @@ import sys
 
 from tcnvae.errors import TcnvaeError
 
-VERBS = ("data", "train", "evaluate", "release", "registry", "export", "serve",
+VERBS = ("data", "train", "cv", "evaluate", "release", "registry", "export", "serve",
          "gateway", "analyze", "legacy", "quickstart")
 
 

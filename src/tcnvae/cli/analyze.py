@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from tcnvae.contract import STRIDE
@@ -34,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     config = AnalysisConfig(stride=args.stride, smooth_windows=args.smooth_windows,
                             min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence)
     recording = read_recording(args.recording, RecordingMeta(args.rate_hz, parse_units(args.units)))
+    for warning in recording.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     out = args.out or Path(f"analysis-{args.recording.stem}")
     engine = open_engine(args.model, args.models, args.backend)
     bar = tqdm(unit="win", desc="analyze", total=None, delay=0.5)

@@ -37,6 +37,7 @@ class Recording:
     domain: str  # source name
     rate_hz: float
     name: str
+    warnings: tuple[str, ...] = ()  # what the plausibility checks found unusual (not cached)
 
     def __post_init__(self) -> None:
         if self.signals.ndim != 2 or self.signals.shape[1] != N_CHANNELS:
@@ -58,6 +59,7 @@ class DropReport:
     """Counts of what was interpolated, skipped or dropped while reading a source."""
 
     counts: Counter = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)  # plausibility warnings (data/plausibility.py)
 
     def add(self, key: str, n: int = 1) -> None:
         if n:
@@ -65,6 +67,7 @@ class DropReport:
 
     def merge(self, other: "DropReport") -> None:
         self.counts.update(other.counts)
+        self.warnings += other.warnings
 
     def as_dict(self) -> dict[str, int]:
         return {k: int(v) for k, v in sorted(self.counts.items())}

@@ -37,11 +37,14 @@ def expected_files(release: Release, int8: bool = True) -> list[str]:
     return sorted(names)
 
 
-def export_release(registry: Registry, ref: str, int8: bool = True) -> dict:
+def export_release(registry: Registry, ref: str, int8: bool = True, calibration: str | None = None,
+                   data_dir=None) -> dict:
     """Export a release (verified on open); returns the parity summary and the export paths.
 
-    A release whose export/ is already complete (and verified) is left as it is. A partial
-    export/ is refused: released files are never modified, so publish a new version instead.
+    `calibration` (a dataset name or a .npy of raw SI windows, see export/calibration.py)
+    replaces the release's samples/calibration.npy. A release whose export/ is already complete
+    (and verified) is left as it is. A partial export/ is refused: released files are never
+    modified, so publish a new version instead.
     """
     release = registry.open(ref)
     wanted = expected_files(release, int8)
@@ -54,8 +57,13 @@ def export_release(registry: Registry, ref: str, int8: bool = True) -> dict:
                               "released files are never modified — publish a new version to re-export")
         log.info("%s: export/ already complete and verified", release.ref)
         return _summary(release, wanted, already=True)
+    windows = None
+    if calibration is not None:
+        from tcnvae.export.calibration import calibration_windows
+
+        windows = calibration_windows(calibration, release.normalizer(), data_dir)
     with tempfile.TemporaryDirectory(prefix=".export-") as tmp:
-        files = build_export(release, Path(tmp), int8)
+        files = build_export(release, Path(tmp), int8, windows)
         registry.add_files(release, {f"export/{rel}": path for rel, path in files.items()})
     registry.open(release.ref)  # fail closed if anything we added does not verify
     log.info("%s: exported %d files to %s", release.ref, len(files), release.export_dir)
@@ -69,12 +77,20 @@ def _summary(release: Release, files: list[str], already: bool) -> dict:
             "passed": report["passed"], "checks": report["checks"]}
 
 
-def build_export(release: Release, out: Path, int8: bool) -> dict[str, Path]:
-    """Write and check every artifact under `out`; raise ExportError before returning on any failure."""
+def build_export(release: Release, out: Path, int8: bool,
+                 calibration_from: tuple[np.ndarray, dict] | None = None) -> dict[str, Path]:
+    """Write and check every artifact under `out`; raise ExportError before returning on any failure.
+
+    `calibration_from`: (normalized windows, where they came from) instead of the release's samples.
+    """
     encoder = release.load_encoder()
     static = check_onnx(export_onnx(encoder, out / STATIC, dynamic=False))
     export_onnx(encoder, out / DYNAMIC, dynamic=True)
-    calibration = load_calibration(release.path / "samples" / "calibration.npy")
+    if calibration_from is None:
+        calibration = load_calibration(release.path / "samples" / "calibration.npy")
+        origin: dict = {"file": "samples/calibration.npy", "windows": int(len(calibration))}
+    else:
+        calibration, origin = calibration_from
     np.save(out / CALIBRATION, calibration)
     if int8:
         work = out / ".work"
@@ -85,7 +101,7 @@ def build_export(release: Release, out: Path, int8: bool) -> dict[str, Path]:
                           receptive_field=_receptive_field(release), calibration_shape=list(calibration.shape))
     _require_hailo_ready(report)
     _write_json(out / HAILO, report)
-    checks = measure_parity(release, encoder, out, int8)
+    checks = measure_parity(release, encoder, out, int8, origin)
     P.require_pass(checks, f"{release.ref} ({out / PARITY})")
     files = {name: out / name for name in (STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, *([INT8] if int8 else []))}
     n_classes = int(report["outputs"].get("activity_probs", [0])[-1])  # 0: motif-only
@@ -93,7 +109,8 @@ def build_export(release: Release, out: Path, int8: bool) -> dict[str, Path]:
     return files
 
 
-def measure_parity(release: Release, encoder, out: Path, int8: bool) -> dict[str, dict]:
+def measure_parity(release: Release, encoder, out: Path, int8: bool, calibration: dict | None = None
+                   ) -> dict[str, dict]:
     """Run every graph on the held-out windows, write parity.json under out, return the checks."""
     x, y = P.load_heldout(release.path / "samples" / "heldout.npz")
     torch_out = P.run_torch(encoder, x)
@@ -116,6 +133,7 @@ def measure_parity(release: Release, encoder, out: Path, int8: bool) -> dict[str
     checks = P.verdict(measured)
     _write_json(out / PARITY, {
         "release": release.ref, "heldout": {"file": "samples/heldout.npz", "windows": int(len(x))},
+        "calibration": calibration or {},
         "bounds": {k: {"kind": kind, "limit": limit} for k, (kind, limit) in P.BOUNDS.items()},
         "fp32_vs_pytorch": fp32, "static_vs_dynamic": sd, "int8_vs_fp32": int8_report,
         "checks": checks, "passed": all(c["pass"] for c in checks.values())})

@@ -21,7 +21,8 @@ class TrainConfig:
     preset: str = "deep_bn_micro_lags"
     stride: int = 50
     val_subjects: int | float = 0.15  # held-out TRAINING subjects for early stopping; 0: refit on all
-    test_split: str = "official"  # official | none
+    test_split: str = "official"  # official | none: use a source's default test subjects or not
+    test_subjects: tuple[str, ...] = ()  # held out for testing; overrides a source's default split
     # Keep the windows of unlabelled stretches (y = -1): they train the VAE (reconstruction, KL)
     # and the motifs, not the activity head. Without any label the model is motif-only.
     unlabelled: bool = False
@@ -73,11 +74,14 @@ def build_config(file: str | Path | None = None, **flags) -> TrainConfig:
     unknown = sorted(set(values) - names)
     if unknown:
         raise ConfigError(f"unknown training config keys: {unknown} (known: {sorted(names)})")
-    for key in ("data", "classes"):
+    for key in ("data", "classes", "test_subjects"):
         if isinstance(values.get(key), str):
             values[key] = tuple(s for s in values[key].split(",") if s)
         elif key in values:
             values[key] = tuple(values[key])
+    if isinstance(values.get("test_split"), str) and values["test_split"] not in ("official", "none"):
+        raise ConfigError(f"test_split must be 'official' or 'none', got {values['test_split']!r}")
+    values = {k: tuple(str(s).strip() for s in v) if k == "test_subjects" else v for k, v in values.items()}
     cfg = TrainConfig(**values)
     if not 0.0 < cfg.labelled_share <= 1.0:
         raise ConfigError(f"labelled_share must be in (0, 1], got {cfg.labelled_share}")
