@@ -31,7 +31,7 @@ def motif_release(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("motif-only")
     folder = write_hapt_folder(tmp / "recordings", seconds=160.0, labels=False)
     data_dir = tmp / "data"  # its own data dir: other tests fetch other `csv` folders
-    assert tcnvae_main(["data", "fetch", "csv", "--from", str(folder), "--data-dir", str(data_dir)]) == 0
+    assert tcnvae_main(["data", "--data-dir", str(data_dir), "fetch", "csv", "--from", str(folder)]) == 0
     config = tmp / "motif_only.json"
     # stride 25: 1 s windows every 0.25 s, enough real windows (>= 1024) for INT8 calibration.
     config.write_text(json.dumps({"preset": "tiny", "epochs": 2, "stride": 25, "val_subjects": 1,
