@@ -69,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
     from tcnvae.serve.sidecar.app import create_app
 
     settings = build_settings(args)
+    if settings.backend == "torch":  # the edge install has no torch: say so before binding, in one line
+        from tcnvae.extras import require
+
+        require("torch", "--backend torch")
     release = Registry(settings.models).open(settings.ref, verify=True)  # fail fast, before binding
     if settings.precision == "int8":
         from tcnvae.runtime.precision import int8_gate

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from tcnvae.contract import CHANNELS, N_CHANNELS, RATE_HZ, SENSOR_GROUPS
 
@@ -102,6 +101,8 @@ def resample_signals(x: np.ndarray, src_hz: float, dst_hz: float = RATE_HZ) -> n
     if up == down:
         return np.ascontiguousarray(x, dtype=np.float32)
     # padtype='line' avoids the edge droop that zero padding causes on a gravity offset.
+    from scipy.signal import resample_poly  # only when a rate differs; keeps scipy out of the servers
+
     y = resample_poly(np.asarray(x, dtype=np.float64), up, down, axis=0, padtype="line")
     return y.astype(np.float32)
 

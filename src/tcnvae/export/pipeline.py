@@ -3,6 +3,10 @@
 Order matters: nothing reaches the release until every graph has passed the ONNX checker,
 the Hailo allowlist and every parity bound; then `Registry.add_files` adds the lot to the
 add-only export/ folder and extends SHA256SUMS, and the release is verified again.
+
+export/reference_outputs.npz (PyTorch's outputs on the stored calibration windows) lets a
+torch-free device prove its ONNX graph at start-up. Releases exported before that file existed
+get it added on their next `tcnvae export` (add-only: nothing already released changes).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tcnvae.export.onnx import STATIC_OPSET, check_onnx, export_onnx
 from tcnvae.export.quantize import load_calibration, quantize_int8
 from tcnvae.export.triton import triton_version, write_triton_repo
 from tcnvae.model.tcn import receptive_field
+from tcnvae.registry.reference import REFERENCE_FILE, reference_inputs, write_reference
 from tcnvae.registry.store import Registry, Release
 
 log = logging.getLogger(__name__)
@@ -32,7 +37,7 @@ CALIBRATION, PARITY, HAILO = "calibration.npy", "parity.json", "hailo_report.jso
 def expected_files(release: Release, int8: bool = True) -> list[str]:
     """Paths under export/ that a complete export of `release` holds."""
     number = triton_version(release.version)
-    names = [STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, *([INT8] if int8 else []),
+    names = [STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, REFERENCE_FILE, *([INT8] if int8 else []),
              f"triton/{release.name}/config.pbtxt", f"triton/{release.name}/{number}/model.onnx"]
     return sorted(names)
 
@@ -52,6 +57,8 @@ def export_release(registry: Registry, ref: str, int8: bool = True, calibration:
                      for p in release.export_dir.rglob("*") if p.is_file()) if release.export_dir.is_dir() else []
     if present:
         missing = sorted(set(wanted) - set(present))
+        if missing == [REFERENCE_FILE]:  # exported before reference outputs existed: add them only
+            return _add_reference(registry, release, wanted)
         if missing:
             raise ExportError(f"{release.export_dir}: already holds {len(present)} files but lacks {missing}; "
                               "released files are never modified — publish a new version to re-export")
@@ -68,6 +75,31 @@ def export_release(registry: Registry, ref: str, int8: bool = True, calibration:
     registry.open(release.ref)  # fail closed if anything we added does not verify
     log.info("%s: exported %d files to %s", release.ref, len(files), release.export_dir)
     return _summary(release, wanted, already=False)
+
+
+def _add_reference(registry: Registry, release: Release, wanted: list[str]) -> dict:
+    """Add export/reference_outputs.npz to an otherwise complete export, after checking the shipped graph."""
+    encoder = release.load_encoder()
+    with tempfile.TemporaryDirectory(prefix=".export-") as tmp:
+        path = write_reference_outputs(release, encoder, Path(tmp), release.export_dir / DYNAMIC)
+        registry.add_files(release, {f"export/{REFERENCE_FILE}": path})
+    registry.open(release.ref)
+    log.info("%s: added export/%s to an existing export", release.ref, REFERENCE_FILE)
+    return _summary(release, wanted, already=False)
+
+
+def write_reference_outputs(release: Release, encoder, out: Path, graph: Path) -> Path:
+    """PyTorch's outputs on the stored calibration windows, written under out once `graph` matches them.
+
+    The bound is the export's own fp32 one (fp32_max_abs_diff), far inside the sidecar's start-up
+    bound, so a reference that the shipped graph cannot reproduce never enters a release.
+    """
+    x = reference_inputs(release.path)
+    ref = P.run_torch(encoder, x)
+    got = P.run_onnx(graph, x)
+    err = max(float(abs(r - g).max()) for r, g in zip(ref, got))
+    P.require_pass(P.verdict({"fp32_max_abs_diff": err}), f"{release.ref} ({graph.name} vs {REFERENCE_FILE})")
+    return write_reference(out / REFERENCE_FILE, dict(zip(P.OUTPUT_NAMES, ref)), source="pytorch")
 
 
 def _summary(release: Release, files: list[str], already: bool) -> dict:
@@ -103,7 +135,9 @@ def build_export(release: Release, out: Path, int8: bool,
     _write_json(out / HAILO, report)
     checks = measure_parity(release, encoder, out, int8, origin)
     P.require_pass(checks, f"{release.ref} ({out / PARITY})")
-    files = {name: out / name for name in (STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, *([INT8] if int8 else []))}
+    write_reference_outputs(release, encoder, out, out / DYNAMIC)
+    files = {name: out / name for name in (STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, REFERENCE_FILE,
+                                           *([INT8] if int8 else []))}
     n_classes = int(report["outputs"].get("activity_probs", [0])[-1])  # 0: motif-only
     files.update(write_triton_repo(out, release.name, release.version, n_classes, out / DYNAMIC))
     return files
