@@ -16,29 +16,22 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tcnvae.cli.cv import format_table  # noqa: E402
 from tcnvae.train.config import build_config  # noqa: E402
-from tcnvae.train.cv import cross_validate, fold_config, fold_scores, subject_folds, summarize  # noqa: E402
-from tcnvae.train.prepare import prepare  # noqa: E402
+from tcnvae.train.cv import cross_validate, subject_folds, summarize  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def minirocket_folds(cfg, k: int, fold_seed: int, data_dir) -> dict:
-    from _minirocket import minirocket_predict
+    from _minirocket import minirocket_fold
 
-    rows = []
-    for fold in subject_folds(cfg.data, k, fold_seed, cfg.stride, data_dir):
-        data = prepare(fold_config(cfg, fold), data_dir)
-        x = np.concatenate([data.train.x, data.val.x])
-        y = np.concatenate([data.train.y, data.val.y])
-        pred, _ = minirocket_predict(data.normalizer, x, y, data.test.x, cfg.seed)
-        rows.append({"fold": fold.index, **fold_scores(data.test.y, pred, data.label_names)})
-    return summarize(rows, data.label_names)
+    rows = [{"fold": f.index, **minirocket_fold(cfg, f, data_dir, cfg.seed)}
+            for f in subject_folds(cfg.data, k, fold_seed, cfg.stride, data_dir)]
+    return summarize(rows, rows[0]["labels"])
 
 
 def main() -> None:

@@ -22,6 +22,10 @@ def register(sub) -> None:
     p.add_argument("--smooth-windows", type=int, default=5)
     p.add_argument("--min-dwell-s", type=float, default=2.0)
     p.add_argument("--confidence", type=float, default=0.5, help="below it a window is 'uncertain'")
+    p.add_argument("--temporal", default="majority", choices=("majority", "hmm"),
+                   help="activity segments from a majority filter over windows, or a sticky HMM "
+                        "(Viterbi; better segments and transitions on HAPT, see BENCHMARKS.md)")
+    p.add_argument("--mean-dwell-s", type=float, default=10.0, help="the HMM's expected bout length in seconds")
     p.set_defaults(func=run)
 
 
@@ -33,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from tcnvae.analysis.recording_io import RecordingMeta, parse_units
 
     config = AnalysisConfig(stride=args.stride, smooth_windows=args.smooth_windows,
-                            min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence)
+                            min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence,
+                            temporal=args.temporal, mean_dwell_s=args.mean_dwell_s)
     recording = read_recording(args.recording, RecordingMeta(args.rate_hz, parse_units(args.units)))
     for warning in recording.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # torch loads inside the functions that write weights: `regis
 log = logging.getLogger(__name__)
 
 RUN_WEIGHTS = "model.safetensors"
+ADAPTATION = "adaptation.json"  # written by `tcnvae adapt` (registry/adapt.py)
 # What runs at the edge (DeployableEncoder); decoder, fc_logvar and the domain head stay in full.safetensors.
 ENCODER_PREFIXES = ("encoder.", "fc_mu.", "activity_head.", "motifs.")
 
@@ -111,10 +112,17 @@ def create_release(registry: Registry, run_dir: str | Path, name: str = "tcn_enc
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run_dir / rel, staging / rel)
         shutil.copyfile(run_dir / RUN_WEIGHTS, staging / WEIGHTS_FULL)
+        notes = []
+        if (run_dir / ADAPTATION).is_file():  # a run written by `tcnvae adapt`
+            shutil.copyfile(run_dir / ADAPTATION, staging / ADAPTATION)
+            adapted = _read_json(run_dir / ADAPTATION)
+            notes.append(f"Adapted from {adapted.get('adapted_from')} by AdaBN on {adapted.get('n_windows')} "
+                         "unlabelled windows of a new wearer; the metrics above are the source release's, "
+                         "measured before adaptation.")
         source = shown_path(run_dir)
         meta = {"name": name, "version": version, "created": created, "source_run": source}
         write_encoder_weights(staging / WEIGHTS_ENCODER, model, meta)
-        card = render_card(staging, name=name, version=version, created=created, source=source)
+        card = render_card(staging, name=name, version=version, created=created, source=source, notes=notes)
         (staging / "model_card.md").write_text(card)
         return registry.publish(staging, name, version, changelog_entry(staging, source))
     except OSError as e:

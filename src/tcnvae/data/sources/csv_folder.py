@@ -4,8 +4,8 @@ Layout::
 
     my_data/
       meta.json
-      alice_walk.csv
-      bob_mixed.csv
+      user01_walk.csv
+      user02_stairs.csv
 
 Each CSV is comma separated with one header row. Columns (any order):
 
@@ -23,14 +23,16 @@ recording). Any other column name is an error, so that typos do not silently dro
     {
       "rate_hz": 50,                          # required unless every file has a `t` column
       "units": {"acc": "g", "gyro": "deg/s", "mag": "uT"},   # defaults: m/s^2, rad/s, uT
-      "subjects": {"alice_walk.csv": "alice"},            # optional file -> subject
+      "subjects": {"user01_walk.csv": "user01"},          # optional file -> subject
       "labels": ["walk", "run", "sit"],                   # optional class order
       "test_subjects": ["bob"]                            # optional: held out for testing
     }
 
 Accepted units: acc `m/s^2` or `g`; gyro `rad/s` or `deg/s`; mag `uT` or `gauss`.
 Classes are `labels` if given (a label not in it is an error), else the sorted set found.
-Everything is converted to SI and resampled to the contract rate.
+Everything is converted to SI and resampled to the contract rate. The declared units are
+checked against the data (tcnvae.data.plausibility): a clear unit mistake is an error, an
+unusual reading a warning in the DropReport (and the fetch manifest).
 """
 
 from __future__ import annotations
