@@ -24,11 +24,12 @@ def _band_colors(labels: list[str]) -> dict[str, tuple]:
     return colors
 
 
-def _draw_bands(ax, segs: list[dict] | None, title: str) -> None:
+def _draw_bands(ax, segs: list[dict] | None, title: str,
+                empty: str = "no activity (stub answers: the model was unavailable)") -> None:
     ax.set_yticks([])
     ax.set_title(title, fontsize=9, loc="left")
     if not segs:
-        ax.text(0.5, 0.5, "no activity (stub answers: the model was unavailable)",
+        ax.text(0.5, 0.5, empty,
                 ha="center", va="center", transform=ax.transAxes, fontsize=9)
         return
     colors = _band_colors([s["label"] for s in segs])
@@ -49,7 +50,11 @@ def ethogram_figure(results: dict) -> Figure:
     gs = fig.add_gridspec(2, 1, height_ratios=[1, 2.2], hspace=0.75)
     ax_top, ax_heat = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
     source = results["source"]
-    _draw_bands(ax_top, results["ethogram"]["activity"], f"activity ethogram ({source})")
+    if results["ethogram"]["activity"] is None and source == "model" and results["ethogram"].get("motifs"):
+        # A motif-only model (trained without labels): the bands are the top motif over time.
+        _draw_bands(ax_top, results["ethogram"]["motifs"], "motif ethogram (motif-only model: no activity head)")
+    else:
+        _draw_bands(ax_top, results["ethogram"]["activity"], f"activity ethogram ({source})")
     ax_top.set_xlim(0, float(t1[-1]))
     ax_heat.imshow(scores, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
                    extent=(float(t0[0]), float(t1[-1]), scores.shape[0] - 0.5, -0.5))
