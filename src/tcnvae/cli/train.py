@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
+from tcnvae.cli.progress import TrainProgress
 
 from tcnvae.model.presets import PRESETS
 from tcnvae.train.config import build_config
@@ -52,14 +52,7 @@ def run(args: argparse.Namespace) -> int:
                        unlabelled=args.unlabelled)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    bar = tqdm(total=None, unit="batch", dynamic_ncols=True, disable=None)
-
-    def on_step(m: dict) -> None:
-        if bar.total != m["steps"]:
-            bar.reset(total=m["steps"])
-        bar.set_description(f"epoch {m['epoch']}/{cfg.epochs}")
-        bar.set_postfix(loss=f"{m['loss']:.3f}", ce=f"{m['ce']:.3f}", refresh=False)
-        bar.update(1)
+    progress = TrainProgress(cfg.epochs, cfg.batch_size)
 
     def on_epoch(row: dict) -> None:
         validated = "val_macro_f1" in row or "val_loss" in row  # a refit has no validation subjects
@@ -72,13 +65,13 @@ def run(args: argparse.Namespace) -> int:
             held_out = f"train acc {row['train_accuracy']:.4f}  (refit: no validation subjects)"
         else:
             held_out = "(refit: no validation subjects)"
-        tqdm.write(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {held_out}  "
+        progress.write(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {held_out}  "
                    f"{row['seconds']:.0f}s{'  *best' if validated and row['best'] else ''}")
 
     try:
-        results = train_run(cfg, args.out, args.resume, args.data_dir, on_step, on_epoch)
+        results = train_run(cfg, args.out, args.resume, args.data_dir, progress.on_step, on_epoch)
     finally:
-        bar.close()
+        progress.close()
     print(json.dumps({k: v for k, v in results.items()}, indent=2, default=str))
     print(f"run written to {args.out}  (next: tcnvae release {args.out})")
     return 0

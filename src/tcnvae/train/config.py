@@ -87,4 +87,19 @@ def build_config(file: str | Path | None = None, **flags) -> TrainConfig:
         raise ConfigError(f"labelled_share must be in (0, 1], got {cfg.labelled_share}")
     if cfg.epochs < 1 or cfg.batch_size < 2:
         raise ConfigError(f"epochs must be >= 1 and batch_size >= 2 (got {cfg.epochs}, {cfg.batch_size})")
+    _check_values(cfg)
     return cfg
+
+
+def _check_values(cfg: TrainConfig) -> None:
+    """Values a run would only trip over after loading the data: refuse them first."""
+    from tcnvae.model.presets import PRESETS
+
+    if cfg.preset not in PRESETS:
+        raise ConfigError(f"preset: unknown model preset {cfg.preset!r}; choose from {sorted(PRESETS)}")
+    if not cfg.data:
+        raise ConfigError("data: at least one dataset name is needed")
+    if cfg.test_split not in ("official", "none"):
+        raise ConfigError(f"test_split: {cfg.test_split!r} is not one of 'official', 'none'")
+    if cfg.stride < 1:
+        raise ConfigError(f"stride must be >= 1 (got {cfg.stride})")

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from tcnvae.data.errors import DataError
+from tcnvae.data.fetch import data_root, read_manifest
+from tcnvae.data.sources import get_source
 from tcnvae.errors import TcnvaeError
 from tcnvae.evaluate import evaluate_model, plot_curves, write_evaluation
 from tcnvae.model.checkpoint import load_model, save_model
 from tcnvae.train.config import TrainConfig
-from tcnvae.train.loop import BEST_FILE, HISTORY_FILE, Trainer, predict
+from tcnvae.train.loop import BEST_FILE, HISTORY_FILE, STATE_FILE, Trainer, predict
 from tcnvae.train.motif_fit import fit_motifs
 from tcnvae.train.prepare import prepare
 
@@ -69,25 +73,48 @@ def stratified_pick(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarr
     return np.sort(np.concatenate(picked)[:min(n, len(y))])
 
 
-def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=None,
-              on_step: Callable[[dict], None] | None = None,
-              on_epoch: Callable[[dict], None] | None = None) -> dict:
-    run_dir = Path(run_dir)
-    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+def check_start(cfg: TrainConfig, run_dir: Path, resume: bool, data_dir=None) -> None:
+    """Refuse a start that cannot work before anything is written to `run_dir`.
+
+    A misspelt dataset or an unfetched source must not leave a train_config.json behind that
+    blocks the corrected command (with or without --resume)."""
+    for name in cfg.data:
+        source = get_source(name)  # DataError naming the known datasets
+        if read_manifest(name, data_dir) is None and source.default_path() is None:
+            raise DataError(f"dataset {name!r} is not fetched; run `tcnvae data fetch {name}`",
+                            data_root(data_dir) / name)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TcnvaeError(f"{run_dir} is a file, not a run directory; choose another --out")
+    started = (run_dir / STATE_FILE).is_file()
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not resume:
         raise TcnvaeError(f"{run_dir} is not empty; pass --resume to continue it or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if resume and (run_dir / "train_config.json").is_file():
+    if resume and started and (run_dir / "train_config.json").is_file():
         saved = json.loads((run_dir / "train_config.json").read_text())
         if {k: v for k, v in saved.items() if k != "epochs"} != {k: v for k, v in json.loads(
                 json.dumps(cfg.to_dict())).items() if k != "epochs"}:
             raise TcnvaeError(f"{run_dir}/train_config.json differs from this run's config; resume with the same config")
-    _write_json(run_dir / "train_config.json", cfg.to_dict())
+
+
+def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=None,
+              on_step: Callable[[dict], None] | None = None,
+              on_epoch: Callable[[dict], None] | None = None) -> dict:
+    run_dir = Path(run_dir)
+    check_start(cfg, run_dir, resume, data_dir)
     t0 = time.perf_counter()
-    data = prepare(cfg, data_dir)
-    trainer = Trainer(cfg, data, run_dir, on_step)
-    if resume:
-        trainer.load_state()
-    trainer.fit(on_epoch)
+    data = prepare(cfg, data_dir)  # data errors surface before the run directory exists
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        _write_json(run_dir / "train_config.json", cfg.to_dict())
+        trainer = Trainer(cfg, data, run_dir, on_step)
+        if resume:
+            trainer.load_state()
+        trainer.fit(on_epoch)
+    except BaseException:
+        # Nothing to resume yet (no epoch finished): leave no folder that blocks a retry.
+        if created and not (run_dir / STATE_FILE).is_file():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     train_seconds = time.perf_counter() - t0
     return finish_run(cfg, data, run_dir, train_seconds)
 
