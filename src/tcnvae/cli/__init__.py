@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 
+from tcnvae.cli.common import Parser
 from tcnvae.errors import TcnvaeError
 
 VERBS = ("data", "train", "evaluate", "release", "registry", "export", "serve",
@@ -19,7 +20,7 @@ VERBS = ("data", "train", "evaluate", "release", "registry", "export", "serve",
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tcnvae", description=(
+    parser = Parser(prog="tcnvae", description=(
         "TCN-VAE for IMU activity and behaviour: data -> train -> registry -> export -> serve."))
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from tcnvae.cli.common import MODELS_HELP
 from tcnvae.evaluate import evaluate_model, write_evaluation
 from tcnvae.train.prepare import split_windows
 
@@ -14,11 +15,11 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a run directory or a released model on held-out subjects")
     p.add_argument("target", help="a run directory, or a registry reference like tcn_encoder@champion")
     p.add_argument("--data", required=True, help="dataset name(s), comma-separated")
-    p.add_argument("--split", choices=("test", "train", "all"), default="test")
-    p.add_argument("--models", type=Path, default=Path("models"), help="registry root for a REF")
+    p.add_argument("--split", choices=("test", "train", "all"), default="test", help="which subjects to evaluate on")
+    p.add_argument("--models", type=Path, default=None, help="for a REF: " + MODELS_HELP)
     p.add_argument("--out", type=Path, default=None, help="where to write eval_metrics.json and PNGs "
-                   "(default: the run directory; required for a REF, since releases are immutable)")
-    p.add_argument("--data-dir", type=Path, default=None)
+                   "(default: the run directory; for a REF eval/NAME-VERSION, since releases are immutable)")
+    p.add_argument("--data-dir", type=Path, default=None, help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
     p.set_defaults(func=run)
 
 

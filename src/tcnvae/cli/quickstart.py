@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from tcnvae.cli.common import MODELS_HELP, command_name
 from tcnvae.model.presets import PRESETS
 from tcnvae.train.config import build_config
 
@@ -21,11 +22,13 @@ def register(sub) -> None:
     p = sub.add_parser("quickstart", help="fetch real data, train, evaluate, release, export, verify (about 10 min)")
     p.add_argument("--data", choices=sorted(DEFAULTS), default=None,
                    help="dataset (default: watch, embedded in the seglearn package; uci-hapt when --from is given)")
-    p.add_argument("--from", dest="from_path", type=Path, default=None, help="local copy of the dataset archive")
-    p.add_argument("--models", type=Path, default=Path("models"), help="registry root (default: ./models)")
+    p.add_argument("--from", dest="from_path", type=Path, default=None, help="local copy of the dataset archive (default: fetch it)")
+    p.add_argument("--models", type=Path, default=None, help=MODELS_HELP)
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where run directories go (default: ./runs)")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--preset", choices=sorted(PRESETS), default=None)
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: "
+                   + ", ".join(f"{d} {s['epochs']}" for d, s in DEFAULTS.items()) + f", --tiny {TINY['epochs']})")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help=f"model preset (default: {DEFAULTS['watch']['preset']}, --tiny {TINY['preset']})")
     p.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (tests use it)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
@@ -59,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
                                  on_step=on_step, on_epoch=on_epoch)
     finally:
         bar.close()
+    # The command as this shell can run it (`.venv/bin/tcnvae` unless the venv is activated).
+    summary["serve"] = summary["serve"].replace("tcnvae", command_name(), 1)
     print(json.dumps(summary, indent=2) if args.json else _table(summary))
     return 0
 

@@ -4,6 +4,12 @@ A release is written into a hidden temporary folder and renamed into place, so a
 leaves half a version; released files are never modified. The one exception is `export/`,
 an add-only folder that `tcnvae export` fills, extending SHA256SUMS atomically.
 Every load path opens a release through `Registry.open`, which verifies checksums first.
+
+Two registries by default: `models/` ships with the repository (committed, read-only for
+users) and `user-models/` (git-ignored) receives the user's own releases, aliases and
+changelog, so training, releasing or promoting never modifies a tracked file. `Registry()`
+reads both (a version lives in one of them; a user alias overrides a shipped one) and writes
+only to `user-models/`; `Registry(DIR)` is exactly one folder, read and written.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tcnvae.errors import TcnvaeError
-from tcnvae.registry.checksums import (VerifyReport, compute_sums, read_sums, sha256_file,
-                                       verify_folder, write_sums)
+from tcnvae.registry.checksums import (VerifyReport, compute_sums, read_sums, safetensors_problem,  # noqa: F401
+                                       sha256_file, verify_release, write_sums)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,8 @@ RUN_FILES = ("model_config.json", "normalization.json", "labels.json", "eval_met
 WEIGHTS_FULL = "full.safetensors"
 WEIGHTS_ENCODER = "encoder.safetensors"
 SAMPLES = ("samples/calibration.npy", "samples/heldout.npz")
+SHIPPED_MODELS = Path("models")      # committed with the repository
+USER_MODELS = Path("user-models")    # git-ignored: the user's own releases
 
 
 class RegistryError(TcnvaeError):
@@ -108,20 +116,58 @@ class Release:
 
 
 class Registry:
-    def __init__(self, root: str | Path = "models") -> None:
+    """Releases under `root` (written and read) and, by default, the shipped `models/` (read).
+
+    `Registry()` / `Registry(None)`: writes go to `user-models/`, reads see it and `models/`.
+    `Registry(DIR)`: exactly DIR (how the shipped registry itself is maintained: `--models models`).
+    """
+
+    def __init__(self, root: str | Path | None = None, shipped: str | Path | None = None) -> None:
+        if root is None:
+            root, shipped = USER_MODELS, SHIPPED_MODELS if shipped is None else shipped
         self.root = Path(root)
+        self.shipped = Path(shipped) if shipped is not None else None
+        if self.shipped is not None and self.shipped.resolve() == self.root.resolve():
+            self.shipped = None
+
+    @property
+    def roots(self) -> list[Path]:
+        """Where releases are looked up, the writable root first."""
+        return [self.root] + ([self.shipped] if self.shipped is not None else [])
+
+    @property
+    def where(self) -> str:
+        """The searched folders in words, for messages."""
+        return " and ".join(f"{r}/" for r in self.roots)
 
     # -- references -------------------------------------------------------------------
     def versions(self, name: str) -> list[str]:
-        folder = self.root / name
-        if not folder.is_dir():
-            return []
-        found = [p.name for p in folder.iterdir() if p.is_dir() and SEMVER.match(p.name) and p.name.startswith("v")]
+        found: set[str] = set()
+        for root in self.roots:
+            folder = root / name
+            if folder.is_dir():
+                found.update(p.name for p in folder.iterdir()
+                             if p.is_dir() and SEMVER.match(p.name) and p.name.startswith("v"))
         return sorted(found, key=parse_version)
 
+    def path_of(self, name: str, version: str) -> Path:
+        """The folder of name/version: the writable root's if it has it, else the shipped one's."""
+        for root in self.roots:
+            if (root / name / version).is_dir():
+                return root / name / version
+        return self.root / name / version
+
+    def is_shipped(self, release: "Release") -> bool:
+        """True for a release read from the shipped registry (never written through this one)."""
+        return self.shipped is not None and release.path.parent.parent.resolve() == self.shipped.resolve()
+
     def aliases(self, name: str) -> dict[str, str]:
-        path = self.root / name / ALIASES_FILE
-        return json.loads(path.read_text()) if path.is_file() else {}
+        merged: dict[str, str] = {}
+        for root in reversed(self.roots):  # the writable root's aliases win
+            path = root / name / ALIASES_FILE
+            if path.is_file():
+                merged.update(json.loads(path.read_text()))
+        return merged
 
     def resolve(self, ref: str) -> tuple[str, str]:
         """`name@vX.Y.Z`, `name@alias` or `name` (its champion, else its latest) -> (name, version)."""
@@ -130,35 +176,46 @@ class Registry:
             raise RegistryError(f"malformed reference {ref!r}: expected name@vX.Y.Z or name@alias")
         versions = self.versions(name)
         if not versions:
-            raise RegistryError(f"no model named {name!r} in {self.root}")
+            known = self.names()
+            raise RegistryError(f"no model named {name!r} (looked in {self.where}); "
+                                + (f"models there: {_words(known)}" if known else "it holds no releases"))
+        aliases = self.aliases(name)
         if not tag:
-            tag = "champion" if "champion" in self.aliases(name) else versions[-1]
+            tag = "champion" if "champion" in aliases else versions[-1]
         if SEMVER.match(tag):
             version = format_version(parse_version(tag))
-        elif tag in self.aliases(name):
-            version = self.aliases(name)[tag]
+        elif tag in aliases:
+            version = aliases[tag]
         else:
-            raise RegistryError(f"{name} has no version or alias {tag!r}; versions {versions}, "
-                                f"aliases {sorted(self.aliases(name))}")
+            raise RegistryError(f"{name} has no version or alias {tag!r} (looked in {self.where}); "
+                                + self.choices(name))
         if version not in versions:
-            raise RegistryError(f"{name}@{version} is not in {self.root}")
+            raise RegistryError(f"{name}@{version} does not exist (looked in {self.where}); " + self.choices(name))
         return name, version
+
+    def choices(self, name: str) -> str:
+        """The versions and aliases of `name`, in words (for error messages)."""
+        aliases = self.aliases(name)
+        said = f"versions: {_words(self.versions(name))}"
+        if aliases:
+            said += "; aliases: " + ", ".join(f"{a} (-> {v})" for a, v in sorted(aliases.items()))
+        return said
 
     def names(self) -> list[str]:
         """Every model name with at least one released version."""
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and NAME.match(p.name) and self.versions(p.name))
+        found = {p.name for root in self.roots if root.is_dir() for p in root.iterdir()
+                 if p.is_dir() and NAME.match(p.name)}
+        return sorted(n for n in found if self.versions(n))
 
     def verify(self, ref: str) -> tuple[Release, VerifyReport]:
         """Recompute every checksum and check the weight formats, without raising on problems."""
         name, version = self.resolve(ref)
-        release = Release(self.root / name / version, name, version)
+        release = Release(self.path_of(name, version), name, version)
         return release, verify_release(release.path)
 
     def open(self, ref: str, verify: bool = True) -> Release:
         name, version = self.resolve(ref)
-        release = Release(self.root / name / version, name, version)
+        release = Release(self.path_of(name, version), name, version)
         report = verify_release(release.path) if verify else None
         if report is not None and not report.ok:
             raise RegistryError(f"{release.ref} failed verification in {release.path}: "
@@ -178,8 +235,9 @@ class Registry:
             raise RegistryError(f"malformed model name {name!r}")
         version = format_version(parse_version(version))
         target = self.root / name / version
-        if target.exists():
-            raise RegistryError(f"{name}@{version} already exists at {target}; released versions are never modified")
+        if target.exists() or version in self.versions(name):
+            raise RegistryError(f"{name}@{version} already exists at {self.path_of(name, version)}; "
+                                "released versions are never modified")
         write_sums(staging, compute_sums(staging))
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, target)  # atomic on one filesystem: all of the version or none
@@ -196,12 +254,16 @@ class Registry:
             raise RegistryError(f"malformed alias {alias!r}")
         name, version = self.resolve(ref)
         self.open(f"{name}@{version}")  # never point an alias at a release that fails verification
-        aliases = {**self.aliases(name), alias: version}
-        _atomic_write_text(self.root / name / ALIASES_FILE, json.dumps(aliases, indent=2, sort_keys=True) + "\n")
+        own = self.root / name / ALIASES_FILE  # only this root's aliases: a shipped alias stays in models/
+        aliases = {**(json.loads(own.read_text()) if own.is_file() else {}), alias: version}
+        _atomic_write_text(own, json.dumps(aliases, indent=2, sort_keys=True) + "\n")
         return version
 
     def add_files(self, release: Release, files: dict[str, Path]) -> None:
         """Add new files under release/export/ (add-only) and extend SHA256SUMS atomically."""
+        if self.is_shipped(release):
+            raise RegistryError(f"{release.ref} is a shipped release in {self.shipped}, read-only from the default "
+                                f"registry; to change the shipped registry itself pass --models {self.shipped}")
         sums = read_sums(release.path)
         for rel, src in files.items():
             if not rel.startswith("export/") or ".." in Path(rel).parts:
@@ -225,47 +287,8 @@ class Registry:
         _atomic_write_text(path, head + entry + body)
 
 
-def verify_release(folder: Path) -> VerifyReport:
-    """verify_folder plus a format check: a file named .safetensors must be safetensors.
-
-    The format check matters when SHA256SUMS was regenerated after a swap: a pickle renamed
-    to encoder.safetensors then has a "valid" checksum, and must still never reach a loader.
-    """
-    report = verify_folder(folder)
-    for p in sorted(folder.rglob("*.safetensors")):
-        if p.is_file() and not p.is_symlink():
-            why = safetensors_problem(p)
-            if why:
-                report.malformed.append(f"{p.relative_to(folder).as_posix()} ({why})")
-    return report
-
-
-def safetensors_problem(path: Path) -> str | None:
-    """Why `path` is not a well-formed safetensors file, read from its header only; None if it is."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(9)
-        # A safetensors file is an 8-byte header length, then the JSON header. Its length bytes
-        # may well read "PK" or 0x80 (a 19,280-byte header does), so the pickle/zip magic is
-        # only a diagnosis once the JSON is missing.
-        if head[8:9] != b"{":
-            if head[:2] == b"PK" or head[:1] == b"\x80":
-                return "a pickle/zip file (torch.save), not safetensors; it is never unpickled"
-            return "truncated: no safetensors header" if len(head) < 9 else "no safetensors JSON header"
-        f.seek(8)
-        n = int.from_bytes(head[:8], "little")
-        if n < 2 or 8 + n > size:
-            return f"header length {n} does not fit a file of {size} bytes"
-        try:
-            header = json.loads(f.read(n))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            return f"unreadable safetensors header ({e})"
-    if not isinstance(header, dict):
-        return "safetensors header is not a JSON object"
-    ends = [t.get("data_offsets", [0, 0])[1] for k, t in header.items() if k != "__metadata__" and isinstance(t, dict)]
-    if 8 + n + max(ends, default=0) != size:
-        return f"tensor data ends at {8 + n + max(ends, default=0)} but the file has {size} bytes"
-    return None
+def _words(items: list[str]) -> str:
+    return ", ".join(items) if items else "none"
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import orjson
 
 from tcnvae.contract import N_CHANNELS, WINDOW
+from tcnvae.errors import one_of
 from tcnvae.runtime.backend import INPUT_NAME, OUTPUT_NAMES
 from tcnvae.serve.http.body import as_number_array, parse_json
 from tcnvae.serve.http.errors import ApiError
@@ -93,7 +94,7 @@ def _requested_outputs(doc: dict) -> dict[str, bool]:
     for out in outputs:
         name = out.get("name") if isinstance(out, dict) else None
         if name not in OUTPUT_NAMES:
-            raise ApiError(400, f"unknown output {name!r}; the model has {list(OUTPUT_NAMES)}")
+            raise ApiError(400, f"unknown output {name!r}; the model has {one_of(OUTPUT_NAMES, 'and')}")
         wanted[name] = bool((out.get("parameters") or {}).get("binary_data", default_binary))
     return wanted
 
