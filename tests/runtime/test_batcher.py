@@ -11,7 +11,11 @@ import pytest
 from tcnvae.runtime import InferenceTimeout, MicroBatcher, Overloaded, ShuttingDown
 
 
+seen_threads: set[int] = set()
+
+
 def fake_run(x: np.ndarray) -> dict[str, np.ndarray]:
+    seen_threads.add(threading.get_ident())
     return {"latent": x.mean(axis=(1, 2))[:, None] * np.ones((1, 4), np.float32)}
 
 
@@ -19,10 +23,12 @@ def _windows(n: int) -> list[np.ndarray]:
     return [np.full((k % 3 + 1, 100, 9), float(k), np.float32) for k in range(n)]
 
 
-@pytest.mark.parametrize("max_batch", [1, 8])
-def test_results_stay_with_their_request(max_batch):
+@pytest.mark.parametrize("max_batch, inline", [(1, False), (8, False), (8, True)])
+def test_results_stay_with_their_request(max_batch, inline):
+    seen_threads.clear()
+
     async def main():
-        b = MicroBatcher(fake_run, max_batch=max_batch, max_wait_s=0.002)
+        b = MicroBatcher(fake_run, max_batch=max_batch, max_wait_s=0.002, inline=inline)
         b.start()
         jobs = _windows(20)
         outs = await asyncio.gather(*(b.submit(x, 5.0) for x in jobs))
@@ -33,6 +39,8 @@ def test_results_stay_with_their_request(max_batch):
     for x, out in zip(jobs, outs):
         assert out["latent"].shape == (len(x), 4) and (out["latent"] == x[0, 0, 0]).all()
     assert stats.requests == 20 and stats.windows == sum(len(x) for x in jobs)
+    if inline:  # the engine ran on the loop's own thread
+        assert threading.main_thread().ident in seen_threads and len(seen_threads) == 1
     if max_batch == 1:
         assert stats.batches == 20
     else:

@@ -22,6 +22,13 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, help="port (default 9000)")
     p.add_argument("--backend", choices=("onnx", "torch", "hailo"), help="runtime (default onnx)")
     p.add_argument("--threads", type=int, help="backend intra-op threads (default 1)")
+    p.add_argument("--precision", choices=("fp32", "int8"),
+                   help="graph to serve: fp32 encoder.onnx (default) or int8 encoder_int8.onnx, "
+                        "which is refused unless export/parity.json holds its bounds")
+    p.add_argument("--workers", type=int, help="server processes sharing the port, one engine each "
+                   "(default 1; use the number of cores on a dedicated machine)")
+    p.add_argument("--no-inference-thread", dest="inference_thread", action="store_false", default=None,
+                   help="run the engine on each worker's event-loop thread (no thread hand-off)")
     p.add_argument("--max-batch", type=int, help="windows per micro-batch; 1 = batching off (default 32)")
     p.add_argument("--batch-wait-ms", type=float, help="longest wait to fill a micro-batch (default 2)")
     p.add_argument("--max-windows", type=int, help="windows per /infer/batch request (default 256)")
@@ -41,7 +48,8 @@ def build_settings(args: argparse.Namespace):
     from tcnvae.errors import TcnvaeError
     from tcnvae.serve.sidecar.settings import ServeSettings
 
-    keys = ("ref", "models", "host", "port", "backend", "threads", "max_batch", "batch_wait_ms",
+    keys = ("ref", "models", "host", "port", "backend", "threads", "precision", "workers", "inference_thread",
+            "max_batch", "batch_wait_ms",
             "max_windows", "max_queue", "request_timeout_s", "api_keys", "check_limits")
     given = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if "api_keys" in given:
@@ -61,14 +69,22 @@ def run(args: argparse.Namespace) -> int:
 
     settings = build_settings(args)
     release = Registry(settings.models).open(settings.ref, verify=True)  # fail fast, before binding
+    if settings.precision == "int8":
+        from tcnvae.runtime.precision import int8_gate
+
+        int8_gate(release.export_dir)  # refuses with the out-of-bound numbers
     print(f"tcnvae serve: {release.ref} on http://{settings.host}:{settings.port} "
-          f"({settings.backend}, {settings.threads} thread(s), max batch {settings.max_batch})", file=sys.stderr)
+          f"({settings.backend} {settings.precision}, {settings.workers} worker(s) x {settings.threads} thread(s), "
+          f"max batch {settings.max_batch})", file=sys.stderr)
     fast = importlib.util.find_spec("uvloop") is not None and importlib.util.find_spec("httptools") is not None
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            loop="uvloop" if fast else "asyncio", http="httptools" if fast else "h11",
-                            access_log=False, log_level=args.log_level,
-                            timeout_graceful_shutdown=int(settings.drain_timeout_s) or None)
-    server = uvicorn.Server(config)
+    options = dict(host=settings.host, port=settings.port, loop="uvloop" if fast else "asyncio",
+                   http="httptools" if fast else "h11", access_log=False, log_level=args.log_level,
+                   timeout_graceful_shutdown=int(settings.drain_timeout_s) or None)
+    if settings.workers > 1:
+        from tcnvae.serve.sidecar.workers import run_workers
+
+        return run_workers(settings, options)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
     server.run()
     # uvicorn returns normally when start-up failed (e.g. the model did not load): say so in the code.
     return 0 if server.started else 3

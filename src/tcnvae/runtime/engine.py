@@ -20,6 +20,7 @@ import numpy as np
 from tcnvae.contract import N_CHANNELS, N_MOTIFS, LATENT_DIM, WINDOW, channel_limits, validate_windows
 from tcnvae.runtime.backend import OUTPUT_NAMES, Backend
 from tcnvae.runtime.errors import EngineError
+from tcnvae.runtime.precision import check_int8_start, graph_for, int8_gate
 
 log = logging.getLogger(__name__)
 BACKENDS = ("onnx", "torch", "hailo")
@@ -37,8 +38,12 @@ class ModelInfo:
     labels: tuple[str, ...]
 
 
-def build_backend(release, backend: str, threads: int) -> Backend:
+def build_backend(release, backend: str, threads: int, precision: str = "fp32") -> Backend:
     """Instantiate a backend by name for a release; BackendUnavailable says what is missing."""
+    graph_for(precision)
+    if precision != "fp32" and backend != "onnx":
+        raise EngineError(f"precision {precision} needs the onnx backend (got {backend!r}); the hailo "
+                          "graph is INT8 already and torch runs fp32")
     if backend == "onnx":
         from tcnvae.runtime.onnx_backend import OnnxBackend as cls
     elif backend == "torch":
@@ -47,6 +52,8 @@ def build_backend(release, backend: str, threads: int) -> Backend:
         from tcnvae.runtime.hailo_backend import HailoBackend as cls
     else:
         raise EngineError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend == "onnx":
+        return cls.from_release(release, threads=threads, precision=precision)
     return cls.from_release(release, threads=threads)
 
 
@@ -54,20 +61,27 @@ class Engine:
     """Raw windows in, model outputs out; thread-safe for one caller at a time per backend."""
 
     def __init__(self, backend: Backend, normalizer, info: ModelInfo,
-                 limits: np.ndarray | None = None) -> None:
+                 limits: np.ndarray | None = None, precision: str = "fp32") -> None:
         self.backend = backend
+        self.precision = precision
         self.normalizer = normalizer
         self.info = info
+        self.int8_bounds: dict | None = None
         self.limits = None if limits is None else np.asarray(limits, dtype=np.float32)
 
     @classmethod
     def from_release(cls, release, backend: str = "onnx", threads: int = 1,
-                     limits: np.ndarray | None = None, check_parity: bool = True) -> "Engine":
-        """Load a verified release (open it with Registry.open) and check the backend against PyTorch."""
+                     limits: np.ndarray | None = None, check_parity: bool = True,
+                     precision: str = "fp32") -> "Engine":
+        """Load a verified release (open it with Registry.open) and check the backend against PyTorch.
+
+        precision="int8" serves export/encoder_int8.onnx, only if export/parity.json holds its bounds."""
         info = ModelInfo(release.name, release.version, release.ref, release.weights_sha256,
                          tuple(release.labels))
-        engine = cls(build_backend(release, backend, threads), release.normalizer(), info,
-                     channel_limits() if limits is None else limits)
+        gate = int8_gate(release.export_dir) if precision == "int8" else None
+        engine = cls(build_backend(release, backend, threads, precision), release.normalizer(), info,
+                     channel_limits() if limits is None else limits, precision)
+        engine.int8_bounds = gate
         if check_parity and backend == "onnx":
             engine.check_parity(release)
         return engine
@@ -120,6 +134,8 @@ class Engine:
         with torch.inference_mode():
             ref = [t.numpy() for t in release.load_encoder()(torch.from_numpy(x))]
         got = self.backend.run(x)
+        if self.precision == "int8":  # quantized: judged by its own bounds, not fp32's atol
+            return check_int8_start(got, dict(zip(OUTPUT_NAMES, ref)), self.int8_bounds, self.backend.artifact)
         err = max(float(np.abs(got[k] - r).max()) for k, r in zip(OUTPUT_NAMES, ref))
         if not err <= PARITY_ATOL:
             raise EngineError(f"{self.backend.artifact}: {self.backend.name} differs from PyTorch "

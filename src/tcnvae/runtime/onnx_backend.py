@@ -10,6 +10,7 @@ import numpy as np
 
 from tcnvae.runtime.backend import INPUT_NAME, OUTPUT_NAMES
 from tcnvae.runtime.errors import BackendUnavailable, EngineError
+from tcnvae.runtime.precision import graph_for
 
 log = logging.getLogger(__name__)
 ONNX_FILE = "encoder.onnx"
@@ -44,11 +45,14 @@ class OnnxBackend:
         self.threads = threads
 
     @classmethod
-    def from_release(cls, release, threads: int = 1) -> "OnnxBackend":
-        """Use export/encoder.onnx when the release has one, else export the encoder to a temp dir."""
-        shipped = release.export_dir / ONNX_FILE
+    def from_release(cls, release, threads: int = 1, precision: str = "fp32") -> "OnnxBackend":
+        """Use export/encoder.onnx (encoder_int8.onnx for int8) when the release has one, else export
+        the fp32 encoder to a temp dir."""
+        shipped = release.export_dir / graph_for(precision)
         if shipped.is_file():
             return cls(shipped, threads)
+        if precision != "fp32":
+            raise EngineError(f"{shipped}: missing; re-export the release or serve --precision fp32")
         from tcnvae.export.onnx import export_onnx
 
         log.warning("%s has no export/%s; exporting the encoder on the fly", release.ref, ONNX_FILE)

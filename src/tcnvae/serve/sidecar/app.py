@@ -9,6 +9,7 @@ requests (uvicorn), /healthz turns 503, and the batcher finishes everything queu
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -23,7 +24,7 @@ from tcnvae.serve.sidecar import compat, health, infer, oip
 from tcnvae.serve.http.errors import install_error_handlers
 from tcnvae.serve.http.metrics import MetricsMiddleware
 from tcnvae.serve.sidecar.settings import ServeSettings
-from tcnvae.serve.sidecar.state import ServeState
+from tcnvae.serve.sidecar.state import ServeState, graph_name
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,13 @@ def load_engine(settings: ServeSettings) -> tuple[Engine, float]:
     limits = None
     if settings.check_limits and settings.limits is not None:
         limits = np.asarray(settings.limits, dtype=np.float32)
-    engine = Engine.from_release(release, backend=settings.backend, threads=settings.threads, limits=limits)
+    engine = Engine.from_release(release, backend=settings.backend, threads=settings.threads, limits=limits,
+                                 precision=settings.precision)
     if not settings.check_limits:
         engine.limits = None
     latency = engine.warmup()
-    log.info("serving %s on %s (%s), warm latency %.2f ms", release.ref, engine.backend.name,
-             engine.backend.artifact, latency)
+    log.info("serving %s on %s %s (%s), warm latency %.2f ms", release.ref, engine.backend.name,
+             engine.precision, engine.backend.artifact, latency)
     return engine, latency
 
 
@@ -49,9 +51,14 @@ def _lifespan(state: ServeState):
         s = state.settings
         engine, state.warmup_ms = await asyncio.to_thread(load_engine, s)
         batcher = MicroBatcher(engine.run, max_batch=s.max_batch, max_wait_s=s.batch_wait_ms / 1e3,
-                               max_queue=s.max_queue, on_batch=state.metrics.batch_size.observe)
+                               max_queue=s.max_queue, on_batch=state.metrics.batch_size.observe,
+                               inline=not s.inference_thread)
         batcher.start()
-        state.metrics.set_model(engine.info.name, engine.info.version, engine.info.sha256, engine.backend.name)
+        if s.gc_freeze:  # move start-up objects (torch, onnx, the model) out of every later GC scan
+            gc.collect()
+            gc.freeze()
+        state.metrics.set_model(engine.info.name, engine.info.version, engine.info.sha256, engine.backend.name,
+                                engine.precision, graph_name(engine))
         state.engine, state.batcher = engine, batcher
         try:
             yield
@@ -59,6 +66,7 @@ def _lifespan(state: ServeState):
             state.draining = True
             await batcher.close(s.drain_timeout_s)
             engine.close()
+            state.metrics.close()
             log.info("drained: %d requests, %d windows served", batcher.stats.requests, batcher.stats.windows)
     return lifespan
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import orjson
@@ -37,7 +38,9 @@ async def status(request: Request) -> Response:
         "ready": state.ready, "draining": state.draining, "ref": s.ref,
         "backend": engine.backend.name if engine else s.backend,
         "artifact": engine.backend.artifact if engine else None,
-        "threads": s.threads,
+        "precision": engine.precision if engine else s.precision,
+        "threads": s.threads, "workers": s.workers, "pid": os.getpid(),
+        "inference_thread": s.inference_thread,
         "batching": {"enabled": s.max_batch > 1, "max_batch": s.max_batch, "batch_wait_ms": s.batch_wait_ms,
                      "max_queue": s.max_queue, "max_windows": s.max_windows},
         "queue_depth": batcher.queue_depth if batcher else 0,

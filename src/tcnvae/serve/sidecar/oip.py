@@ -19,7 +19,7 @@ from tcnvae.serve.http.body import read_body
 from tcnvae.serve.http.errors import ApiError
 from tcnvae.serve.sidecar.oip_codec import HEADER, decode_request, encode_response, split_body
 from tcnvae.serve.sidecar.schemas import ERRORS, ErrorResponse, OipInferRequest, OipInferResponse, body_doc
-from tcnvae.serve.sidecar.state import ServeState, get_state, require_key
+from tcnvae.serve.sidecar.state import ServeState, get_state, graph_name, require_key
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 BODY_TYPES = ("", "application/json", "application/octet-stream")
@@ -71,7 +71,8 @@ async def model_metadata(request: Request, model: str, version: str | None = Non
                     {"name": "motif_scores", "datatype": "FP32", "shape": [-1, N_MOTIFS]},
                     {"name": "activity_probs", "datatype": "FP32", "shape": [-1, n_labels]}],
         "parameters": {"labels": list(engine.labels), "input_units": "raw SI (m/s^2, rad/s, uT); "
-                       "normalized server-side"}})
+                       "normalized server-side", "precision": engine.precision,
+                       "graph": graph_name(engine)}})
 
 
 @router.get("/models/{model}/ready", response_model=None)

@@ -31,8 +31,15 @@ class ServeSettings(BaseSettings):
     port: int = Field(9000, ge=1, le=65535)
     backend: Literal["onnx", "torch", "hailo"] = "onnx"
     threads: int = Field(1, ge=1, le=64, description="intra-op threads of the backend")
+    workers: int = Field(1, ge=1, le=32, description="server processes sharing the port, one engine each")
+    precision: Literal["fp32", "int8"] = Field("fp32", description="int8 serves export/encoder_int8.onnx "
+                                               "when export/parity.json holds its bounds (onnx backend)")
     max_batch: int = Field(32, ge=1, le=1024, description="windows per micro-batch; 1 turns batching off")
     batch_wait_ms: float = Field(2.0, ge=0.0, le=20.0, description="longest wait to fill a micro-batch")
+    inference_thread: bool = Field(True, description="run the engine in a worker thread (False: on the "
+                                   "event-loop thread, no hand-off; for one core per worker process)")
+    gc_freeze: bool = Field(True, description="gc.freeze() after start-up: the loaded model's objects "
+                            "leave the collector's scans (a full collection took 340 ms here)")
     max_queue: int = Field(256, ge=1, le=10_000, description="requests waiting before 503")
     max_windows: int = Field(256, ge=1, le=4096, description="windows per /infer/batch or /v2 request")
     max_body_bytes: int = Field(8 << 20, ge=64 << 10, le=256 << 20)

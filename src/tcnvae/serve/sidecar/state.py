@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -38,6 +39,12 @@ class ServeState:
             raise ApiError(503, "shutting down" if self.draining else "model not loaded yet",
                            {"Retry-After": "1"})
         return self.engine, self.batcher  # type: ignore[return-value]
+
+
+def graph_name(engine: Engine) -> str:
+    """The file the backend runs (encoder.onnx, encoder_int8.onnx, ...), or its description."""
+    artifact = str(engine.backend.artifact)
+    return Path(artifact).name if Path(artifact).suffix in (".onnx", ".hef") else artifact
 
 
 def get_state(request: Request) -> ServeState:
