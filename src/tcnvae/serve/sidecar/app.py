@@ -84,6 +84,6 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.include_router(oip.router)
     app.include_router(health.router)
     app.include_router(compat.router)  # GET /, as the old HailoRT sidecar
-    state.metrics.registry.register(compat.LegacyMetrics(state))  # its hailo_* metric names, as aliases
+    state.metrics.add_derived(compat.LegacyMetrics(state))  # its hailo_* metric names, as aliases
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app

@@ -76,7 +76,7 @@ class LegacyMetrics(Collector):
     def collect(self) -> Iterator[Metric]:
         state, (model, version) = self.state, _model(self.state)
         counts: dict[str, float] = {"success": 0.0, "error": 0.0}
-        for family in state.metrics.requests.collect():
+        for family in state.metrics.families("tcnvae_requests"):
             for s in family.samples:
                 if s.name.endswith("_total") and is_inference(s.labels["endpoint"]):
                     counts["success" if s.labels["status"].startswith("2") else "error"] += s.value
@@ -88,7 +88,7 @@ class LegacyMetrics(Collector):
 
         buckets: dict[str, float] = defaultdict(float)
         total = 0.0
-        for family in state.metrics.duration.collect():
+        for family in state.metrics.families("tcnvae_request_duration_seconds"):
             for s in family.samples:
                 if not is_inference(s.labels.get("endpoint", "")):
                     continue
