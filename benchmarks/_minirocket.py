@@ -19,3 +19,16 @@ def minirocket_predict(normalizer, train_x: np.ndarray, train_y: np.ndarray, tes
     clf = MiniRocketClassifier(n_kernels=10_000, random_state=seed, n_jobs=1).fit(norm(train_x), train_y)
     fit_s = time.perf_counter() - t0
     return clf.predict(norm(test_x)), fit_s
+
+
+def minirocket_fold(cfg, fold, data_dir, seed: int = 0) -> dict:
+    """Fold scores (+ `labels`, `fit_s`) of MiniRocket on one subject fold of `tcnvae.train.cv`, fitted
+    on exactly the windows the fold's TCN-VAE trained on (its training + validation subjects)."""
+    from tcnvae.train.cv import fold_config, fold_scores
+    from tcnvae.train.prepare import prepare
+
+    data = prepare(fold_config(cfg, fold), data_dir)
+    x = np.concatenate([data.train.x, data.val.x])
+    y = np.concatenate([data.train.y, data.val.y])
+    pred, fit_s = minirocket_predict(data.normalizer, x, y, data.test.x, seed)
+    return {**fold_scores(data.test.y, pred, data.label_names), "labels": data.label_names, "fit_s": fit_s}

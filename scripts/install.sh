@@ -11,4 +11,4 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[test${TCNVAE_EXTRAS:+,$TCNVAE_EXTRAS}]"
+.venv/bin/python -m pip install --quiet -e ".[train,test${TCNVAE_EXTRAS:+,$TCNVAE_EXTRAS}]"

@@ -25,6 +25,10 @@ STRIDE = 50  # default window stride in samples
 LATENT_DIM = 64
 N_MOTIFS = 12
 STANDARD_GRAVITY = 9.80665  # m/s^2 per g
+# Sampling rates a recording may declare or imply (Hz): body-worn IMUs log between a few Hz
+# and ~1 kHz; anything outside is a unit mistake (ms for s) and would make resampling explode.
+MIN_INPUT_RATE_HZ = 1.0
+MAX_INPUT_RATE_HZ = 2000.0
 
 # Physical plausibility limits in SI units, used to refuse garbage at the serving edge.
 # Generous: +-16 g, +-35 rad/s (2000 deg/s), +-2000 uT.

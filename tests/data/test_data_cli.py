@@ -39,3 +39,23 @@ def test_bad_archive_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "uci-hapt").exists()
     unknown = _tcnvae(tmp_path, "inspect", "no-such-dataset")
     assert unknown.returncode == 1 and "no-such-dataset" in unknown.stderr
+
+
+def _csv_folder(tmp_path: Path, csv: str, meta: str) -> Path:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "meta.json").write_text(meta)
+    (folder / "a.csv").write_text(csv)
+    return folder
+
+
+def test_a_huge_csv_cell_or_a_deep_meta_json_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    rows = "".join(f"{i * 0.02:.2f},0,0,9.8\n" for i in range(200))
+    cases = {"cell": ("t,ax,ay,az\n" + "1" * 1_000_000 + ",1,2,3\n" + rows, '{"rate_hz": 50}', "131072"),
+             "deep": ("t,ax,ay,az\n" + rows, '{"units": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+             "t in ms": ("t,ax,ay,az\n" + "".join(f"{i * 20},0,0,9.8\n" for i in range(200)), "{}", "t must be in seconds")}
+    for name, (csv, meta, needle) in cases.items():
+        proc = _tcnvae(tmp_path / name, "fetch", "csv", "--from", str(_csv_folder(tmp_path / name, csv, meta)))
+        assert proc.returncode == 1, (name, proc.stdout, proc.stderr)
+        assert needle in proc.stderr and "Traceback" not in proc.stderr, (name, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -7,7 +7,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from tcnvae.analysis.plots import ethogram_png
 from tcnvae.analysis.report import render_report
 
 RESULTS = "results.json"
@@ -32,6 +31,9 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 def write_analysis(results: dict, out_dir: Path, report: bool = True) -> dict[str, Path]:
     """Write the files; results.json last, so its presence means the analysis is complete."""
+    # matplotlib loads on the first picture, not at import: a gateway that has not drawn yet stays small.
+    from tcnvae.analysis.plots import ethogram_png
+
     out_dir = Path(out_dir)
     png = ethogram_png(results)
     paths = {"ethogram": out_dir / ETHOGRAM, "results": out_dir / RESULTS}

@@ -15,6 +15,7 @@ import numpy as np
 
 from tcnvae.analysis.errors import AnalysisInputError
 from tcnvae.analysis.ethogram import build_ethogram, time_per_label
+from tcnvae.analysis.hmm import decode as hmm_decode
 from tcnvae.analysis.outputs import ModelOutputs, Predictor, concat_outputs, run_batches
 from tcnvae.analysis.summary import rank_motifs, time_per_motif
 from tcnvae.analysis.timeline import activity_names, build_timeline
@@ -23,6 +24,7 @@ from tcnvae.contract import CHANNELS, RATE_HZ, STRIDE, WINDOW, ContractError, ch
 from tcnvae.data.recording import Recording
 
 RESULTS_VERSION = 1
+TEMPORAL_MODELS = ("majority", "hmm")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class AnalysisConfig:
     min_dwell_s: float = 2.0  # shorter ethogram segments are absorbed by a neighbour
     confidence_threshold: float = 0.5  # below it a window's activity is "uncertain"
     batch_size: int = 64  # windows per model call
+    temporal: str = "majority"  # how window outputs become activity segments: "majority" or "hmm"
+    mean_dwell_s: float = 10.0  # the HMM's expected bout length (its one parameter)
 
     def __post_init__(self) -> None:
         if not 1 <= self.stride <= WINDOW:
@@ -44,6 +48,10 @@ class AnalysisConfig:
             raise AnalysisInputError(f"confidence_threshold must be in [0, 1], got {self.confidence_threshold}")
         if not 1 <= self.batch_size <= 4096:
             raise AnalysisInputError(f"batch_size must be in [1, 4096], got {self.batch_size}")
+        if self.temporal not in TEMPORAL_MODELS:
+            raise AnalysisInputError(f"temporal must be one of {', '.join(TEMPORAL_MODELS)}, got {self.temporal!r}")
+        if not 0.5 <= self.mean_dwell_s <= 3600.0:
+            raise AnalysisInputError(f"mean_dwell_s must be in [0.5, 3600], got {self.mean_dwell_s}")
 
 
 def prepare(recording: Recording, config: AnalysisConfig) -> AnalysisWindows:
@@ -71,9 +79,7 @@ def summarize(recording: Recording, windows: AnalysisWindows, outputs: ModelOutp
     per_activity = None
     acts = activity_names(outputs)
     if acts is not None:
-        ethogram["activity"] = build_ethogram(
-            acts[0], acts[1], t0, t1, threshold=config.confidence_threshold,
-            smooth_width=config.smooth_windows, min_dwell_s=config.min_dwell_s)
+        ethogram["activity"] = activity_ethogram(outputs, windows, config)
         per_activity = time_per_label(ethogram["activity"])
     top = [f"motif_{i}" for i in outputs.motif_scores.argmax(axis=1).tolist()]
     ethogram["motifs"] = build_ethogram(
@@ -95,6 +101,21 @@ def summarize(recording: Recording, windows: AnalysisWindows, outputs: ModelOutp
     }
 
 
+def activity_ethogram(outputs: ModelOutputs, windows: AnalysisWindows, config: AnalysisConfig) -> list[dict]:
+    """Activity segments: per-window argmax under a majority filter, or the HMM's Viterbi path
+    (with its posteriors as confidences; no majority filter on top of it)."""
+    if config.temporal == "hmm":
+        names, confidence = hmm_decode(outputs.activity_probs, outputs.labels,
+                                       stride_s=config.stride / RATE_HZ, mean_dwell_s=config.mean_dwell_s)
+        width = 1
+    else:
+        names, confidence = activity_names(outputs)
+        width = config.smooth_windows
+    return build_ethogram(names, confidence, windows.t_start, windows.t_end,
+                          threshold=config.confidence_threshold, smooth_width=width,
+                          min_dwell_s=config.min_dwell_s)
+
+
 def _recording_info(recording: Recording) -> dict:
     return {
         "name": recording.name,
@@ -102,6 +123,7 @@ def _recording_info(recording: Recording) -> dict:
         "rate_hz": RATE_HZ,
         "duration_s": round(recording.duration_s, 3),
         "channels_present": [c for c, p in zip(CHANNELS, recording.present.tolist()) if p],
+        "warnings": list(recording.warnings),  # unit/plausibility warnings (tcnvae.data.plausibility)
     }
 
 

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tcnvae.analysis.errors import AnalysisInputError
-from tcnvae.contract import CHANNELS, RATE_HZ, WINDOW
+from tcnvae.contract import CHANNELS, MAX_INPUT_RATE_HZ, MIN_INPUT_RATE_HZ, RATE_HZ, WINDOW
 from tcnvae.data.errors import DataError
 from tcnvae.data.recording import Recording
 from tcnvae.data.sources.csv_folder import UNIT_SCALE, CsvFolder
 from tcnvae.errors import TcnvaeError, one_of, units_in_words
 
 CSV_NAME = "recording.csv"
+MAX_INT_SAMPLE = 10**15  # far beyond any physical limit, far below float overflow
 JSON_KEYS = {"rate_hz", "channels", "samples", "units"}
 
 
@@ -35,12 +36,16 @@ class RecordingMeta:
 
     rate_hz: float | None = None
     units: dict[str, str] = field(default_factory=dict)
+    unit_hint: str = "flag"  # how unit fixes are spelled: flag (--units), query (?units=), json, meta
 
     def __post_init__(self) -> None:
-        if self.rate_hz is not None and not (math.isfinite(self.rate_hz) and 0 < self.rate_hz <= 10_000):
-            raise AnalysisInputError(f"rate_hz must be a positive number of Hz, got {self.rate_hz}")
+        if self.rate_hz is not None and not (math.isfinite(self.rate_hz)
+                                             and MIN_INPUT_RATE_HZ <= self.rate_hz <= MAX_INPUT_RATE_HZ):
+            raise AnalysisInputError(f"rate_hz must be between {MIN_INPUT_RATE_HZ:g} and {MAX_INPUT_RATE_HZ:g} Hz, "
+                                     f"got {self.rate_hz:g}")
         for group, unit in self.units.items():
-            if group not in UNIT_SCALE or unit not in UNIT_SCALE[group]:
+            if not isinstance(unit, str) or not isinstance(group, str) or group not in UNIT_SCALE \
+                    or unit not in UNIT_SCALE[group]:
                 raise AnalysisInputError(f"units: unknown unit {group}={unit!r}; allowed units: {units_in_words(UNIT_SCALE)}")
 
     def to_meta_json(self) -> dict:
@@ -61,6 +66,17 @@ def parse_units(text: str | None) -> dict[str, str]:
             raise AnalysisInputError(f"units: expected group:unit pairs like acc:g,gyro:deg/s, got {item!r}")
         out[group.strip()] = unit.strip()
     return out
+
+
+def load_json_text(text: str) -> object:
+    """JSON text -> object; malformed or absurdly nested JSON is an AnalysisInputError."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise AnalysisInputError(f"invalid JSON: {exc}") from None
+    except RecursionError:  # the payload is 3 levels deep; thousands of brackets are an attack
+        raise AnalysisInputError("invalid JSON: nested too deeply (a recording is "
+                                 "{\"samples\": [[...], ...]}, 3 levels)") from None
 
 
 def json_to_csv(payload: object) -> tuple[str, RecordingMeta]:
@@ -91,10 +107,13 @@ def json_to_csv(payload: object) -> tuple[str, RecordingMeta]:
     rate = payload["rate_hz"]
     if not isinstance(rate, (int, float)) or isinstance(rate, bool):
         raise AnalysisInputError("rate_hz must be a number")
+    if isinstance(rate, int) and abs(rate) > MAX_INPUT_RATE_HZ:
+        raise AnalysisInputError(f"rate_hz must be between {MIN_INPUT_RATE_HZ:g} and {MAX_INPUT_RATE_HZ:g} Hz, "
+                                 f"got an integer of {len(str(abs(rate)))} digits")
     units = payload.get("units") or {}
     if not isinstance(units, dict):
         raise AnalysisInputError("units must be an object such as {\"acc\": \"g\"}")
-    return buf.getvalue(), RecordingMeta(float(rate), dict(units))
+    return buf.getvalue(), RecordingMeta(float(rate), dict(units), unit_hint="json")
 
 
 def _cells(row: list, i: int) -> list[str]:
@@ -102,8 +121,13 @@ def _cells(row: list, i: int) -> list[str]:
     for j, v in enumerate(row):
         if v is None:
             out.append("")  # a missing sample: interpolated if the gap is short
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            out.append("" if math.isnan(v) else repr(float(v)))
+        elif isinstance(v, float):
+            out.append("" if math.isnan(v) else repr(v))
+        elif isinstance(v, int) and not isinstance(v, bool):
+            if abs(v) > MAX_INT_SAMPLE:  # float() of a 401-digit integer overflows
+                raise AnalysisInputError(f"samples[{i}][{j}] is an integer of {len(str(abs(v)))} digits; "
+                                         f"no sensor reads beyond {MAX_INT_SAMPLE:.0e}")
+            out.append(repr(float(v)))
         else:
             raise AnalysisInputError(f"samples[{i}][{j}] is not a number: {v!r}")
     return out
@@ -125,20 +149,23 @@ def load_recording_file(path: Path, meta: RecordingMeta | None = None) -> Record
         raise AnalysisInputError(f"{path}: no such file")
     if path.suffix.lower() == ".json":
         try:
-            payload = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            payload = load_json_text(path.read_text())
+        except UnicodeDecodeError as exc:
             raise AnalysisInputError(f"{path}: invalid JSON: {exc}") from exc
+        except AnalysisInputError as exc:
+            raise AnalysisInputError(f"{path}: {exc}") from None
         text, json_meta = json_to_csv(payload)
         return parse_csv_text(text, json_meta, name=path.stem, source=f"{path} (samples as CSV rows)")
     return load_csv_file(path, meta or RecordingMeta())
 
 
 def parse_csv_text(text: str, meta: RecordingMeta, name: str = "recording",
-                   source: str | None = None) -> Recording:
+                   max_samples: int | None = None, source: str | None = None) -> Recording:
     """CSV text in the documented format -> one canonical recording at RATE_HZ.
 
-    Raises AnalysisInputError (unknown columns, bad cells, no rate, long gaps, too short),
-    naming `source` (the user's file; default `name`) and its line and column.
+    Raises AnalysisInputError (unknown columns, bad cells, no rate, long gaps, too short, or more
+    than `max_samples` after resampling, which is checked before resampling), naming `source`
+    (the user's file; default `name`) and its line and column.
     """
     shown = source or name
     staging = Path(tempfile.mkdtemp(prefix="tcnvae-recording-"))
@@ -146,7 +173,7 @@ def parse_csv_text(text: str, meta: RecordingMeta, name: str = "recording",
         (staging / CSV_NAME).write_text(text, encoding="utf-8")
         (staging / "meta.json").write_text(json.dumps(meta.to_meta_json()))
         try:
-            pieces, _report = CsvFolder().parse_with_report(staging)
+            pieces, _report = CsvFolder(max_samples, unit_hint=meta.unit_hint).parse_with_report(staging)
         except (DataError, TcnvaeError) as exc:
             raise AnalysisInputError(_user_file(str(exc), staging, shown)) from exc
     finally:

@@ -32,6 +32,10 @@ def render_report(results: dict, png: bytes) -> str:
         _table(("", ""), _summary_rows(results)),
         f'<h2>Ethogram</h2><img alt="ethogram" src="data:image/png;base64,{image}">',
     ]
+    warnings = results["recording"].get("warnings") or []  # unit/plausibility (tcnvae.data.plausibility)
+    if warnings:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        parts.insert(1, f"<h2>Warnings about the recording</h2><ul>{items}</ul>")
     if results["time_per_activity"] is not None:
         rows = [(k, f"{v:.1f} s") for k, v in results["time_per_activity"].items()]
         parts.append("<h2>Time per activity</h2>" + _table(("activity", "time"), rows))

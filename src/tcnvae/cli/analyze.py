@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from tcnvae.cli.common import MODELS_HELP
@@ -22,6 +23,10 @@ def register(sub) -> None:
     p.add_argument("--smooth-windows", type=int, default=5, help="ethogram smoothing width in windows (odd)")
     p.add_argument("--min-dwell-s", type=float, default=2.0, help="shortest ethogram segment in seconds")
     p.add_argument("--confidence", type=float, default=0.5, help="below it a window is 'uncertain'")
+    p.add_argument("--temporal", default="majority", choices=("majority", "hmm"),
+                   help="activity segments from a majority filter over windows, or a sticky HMM "
+                        "(Viterbi; better segments and transitions on HAPT, see BENCHMARKS.md)")
+    p.add_argument("--mean-dwell-s", type=float, default=10.0, help="the HMM's expected bout length in seconds")
     p.set_defaults(func=run)
 
 
@@ -33,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from tcnvae.analysis.recording_io import RecordingMeta, parse_units
 
     config = AnalysisConfig(stride=args.stride, smooth_windows=args.smooth_windows,
-                            min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence)
+                            min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence,
+                            temporal=args.temporal, mean_dwell_s=args.mean_dwell_s)
     recording = read_recording(args.recording, RecordingMeta(args.rate_hz, parse_units(args.units)))
+    for warning in recording.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     out = args.out or Path(f"analysis-{args.recording.stem}")
     engine = open_engine(args.model, args.models, args.backend)
     bar = tqdm(unit="win", desc="analyze", total=None, delay=0.5)

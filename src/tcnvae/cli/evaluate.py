@@ -1,4 +1,8 @@
-"""`tcnvae evaluate RUN_DIR|REF --data NAME --split test`: metrics and pictures on held-out subjects."""
+"""`tcnvae evaluate RUN_DIR|REF --data NAME [--split test]`: metrics and pictures on held-out subjects.
+
+The test subjects are, in order: `--test-subjects`, the ones the run (or release) recorded at
+training time, the dataset's default (official split, or a CSV folder's meta.json).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 from pathlib import Path
 
 from tcnvae.cli.common import MODELS_HELP
+from tcnvae.errors import TcnvaeError
 from tcnvae.evaluate import evaluate_model, write_evaluation
 from tcnvae.train.prepare import split_windows
 
@@ -15,7 +20,11 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a run directory or a released model on held-out subjects")
     p.add_argument("target", help="a run directory, or a registry reference like tcn_encoder@champion")
     p.add_argument("--data", required=True, help="dataset name(s), comma-separated")
-    p.add_argument("--split", choices=("test", "train", "all"), default="test", help="which subjects to evaluate on")
+    p.add_argument("--split", choices=("test", "train", "all"), default="test",
+                   help="test: the held-out subjects (default); train: the others; all: every window")
+    p.add_argument("--test-subjects", default=None, metavar="A,B,...",
+                   help="evaluate on these subjects (default: the ones the run recorded, else the "
+                        "dataset's official split or meta.json test_subjects)")
     p.add_argument("--models", type=Path, default=None, help="for a REF: " + MODELS_HELP)
     p.add_argument("--out", type=Path, default=None, help="where to write eval_metrics.json and PNGs "
                    "(default: the run directory; for a REF eval/NAME-VERSION, since releases are immutable)")
@@ -24,29 +33,52 @@ def register(sub) -> None:
 
 
 def _load(args: argparse.Namespace):
+    """(model, normalizer, out dir, labels.json of the run or release)."""
     target = Path(args.target)
     if target.is_dir():
         from tcnvae.data.normalize import Normalizer
         from tcnvae.model.checkpoint import load_model
 
         model, _ = load_model(target / "model.safetensors")
-        return model, Normalizer.load(target / "normalization.json"), args.out or target
+        labels_file = target / "labels.json"
+        labels = json.loads(labels_file.read_text()) if labels_file.is_file() else {}
+        return model, Normalizer.load(target / "normalization.json"), args.out or target, labels
     from tcnvae.registry.store import Registry
 
     release = Registry(args.models).open(args.target)  # verifies checksums before loading
     out = args.out or Path("eval") / f"{release.name}-{release.version}"
-    return release.load_model(), release.normalizer(), out
+    return release.load_model(), release.normalizer(), out, release.read_json("labels.json")
+
+
+def _test_subjects(args: argparse.Namespace, names: tuple[str, ...], labels: dict) -> list[str]:
+    """--test-subjects, else what the model recorded for these datasets; refuses subjects it trained on."""
+    trained = set((labels.get("subjects") or {}).get("train", [])) | set(
+        (labels.get("subjects") or {}).get("validation", []))
+    if args.test_subjects:
+        given = [s.strip() for s in args.test_subjects.split(",") if s.strip()]
+        seen = [s for s in given if s in trained or any(f"{n}:{s}" in trained for n in names)]
+        if seen and args.split == "test":
+            raise TcnvaeError(f"--test-subjects {','.join(seen)}: this model trained on them; a test on them "
+                              f"would overstate its accuracy (use --split train to look at them)")
+        return given
+    recorded = (labels.get("subjects") or {}).get("test", [])
+    return [s for s in recorded if s.split(":", 1)[0] in names]
 
 
 def run(args: argparse.Namespace) -> int:
-    model, normalizer, out = _load(args)
-    out.mkdir(parents=True, exist_ok=True)
+    model, normalizer, out, labels = _load(args)
     names = tuple(s for s in args.data.split(",") if s)
-    test, train = split_windows(names, tuple(model.config.label_names), args.split, args.data_dir)
+    test_subjects = _test_subjects(args, names, labels)
+    test, train = split_windows(names, tuple(model.config.label_names), args.split, args.data_dir,
+                                test_subjects=test_subjects)
+    if not len(test):
+        raise TcnvaeError(f"no {args.split} windows with the model's labels {list(model.config.label_names)} "
+                          f"in {', '.join(names)}")
+    out.mkdir(parents=True, exist_ok=True)
     metrics, z = evaluate_model(model, normalizer, test, train, args.split)
     write_evaluation(out, metrics, model, test, z)
-    summary = {k: metrics.get(k) for k in ("n_windows", "accuracy", "macro_f1", "linear_probe_accuracy",
-                                           "silhouette", "active_units")}
+    summary = {k: metrics.get(k) for k in ("n_windows", "subjects", "accuracy", "macro_f1",
+                                           "linear_probe_accuracy", "silhouette", "active_units")}
     print(json.dumps(summary, indent=2))
     print(f"wrote {out / 'eval_metrics.json'} and PNGs")
     return 0

@@ -17,6 +17,10 @@ def register(sub) -> None:
     p.add_argument("ref", help="release reference, e.g. tcn_encoder@v1.0.0 or tcn_encoder@champion")
     p.add_argument("--models", default=None, help=MODELS_HELP)
     p.add_argument("--skip-int8", action="store_true", help="do not build encoder_int8.onnx")
+    p.add_argument("--calibration", default=None, metavar="DATASET|FILE.npy",
+                   help="INT8 calibration windows: a fetched dataset's training subjects (e.g. uci-hapt) or a "
+                        ".npy of raw SI windows [N, 100, 9] (default: the release's samples/calibration.npy)")
+    p.add_argument("--data-dir", default=None, help="data dir for --calibration DATASET (default: $TCNVAE_DATA)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -25,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from tcnvae.export import export_release
     from tcnvae.registry.store import Registry
 
-    summary = export_release(Registry(args.models), args.ref, int8=not args.skip_int8)
+    summary = export_release(Registry(args.models), args.ref, int8=not args.skip_int8,
+                             calibration=args.calibration, data_dir=args.data_dir)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

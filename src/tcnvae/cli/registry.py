@@ -25,8 +25,11 @@ def register(sub) -> None:
     cmd("list", _list, "every release: version, aliases, test metrics, date", json_flag=True)
     cmd("show", _show, "one release: files, metrics, model card", json_flag=True).add_argument(
         "ref", metavar="REF", help="name, name@vX.Y.Z or name@alias")
-    cmd("verify", _verify, "recompute every checksum (all releases without REF)", json_flag=True).add_argument(
-        "ref", metavar="REF", nargs="?", help="one release (default: every release)")
+    verify = cmd("verify", _verify, "recompute every checksum (all releases without REF)", json_flag=True)
+    verify.add_argument("ref", metavar="REF", nargs="?", help="one release (default: every release)")
+    verify.add_argument("--fix", action="store_true",
+                        help="also remove staging folders left by killed releases and write CHANGELOG "
+                             "entries that are missing (never touches a release)")
     promote = cmd("promote", _promote, "point an alias (e.g. champion) at a verified release")
     promote.add_argument("ref", metavar="REF", help="name, name@vX.Y.Z or name@alias")
     promote.add_argument("alias", metavar="ALIAS", help="e.g. champion or candidate")
@@ -89,6 +92,11 @@ def _show(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     reg = _registry(args)
+    if args.fix:
+        for folder in reg.clean_staging():
+            print(f"removed stale staging folder {folder}", file=sys.stderr)
+        for ref in reg.sync_changelog():
+            print(f"added the missing CHANGELOG entry of {ref}", file=sys.stderr)
     refs = [args.ref] if args.ref else [f"{n}@{v}" for n in reg.names() for v in reg.versions(n)]
     if not refs:
         print(f"tcnvae registry verify: error: no releases in {reg.root}", file=sys.stderr)

@@ -8,7 +8,6 @@ tampered release exits 1 with the failing files named.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 
 from tcnvae.cli.common import MODELS_HELP
@@ -34,6 +33,9 @@ def register(sub) -> None:
     p.add_argument("--max-windows", type=int, help="windows per /infer/batch request (default 256)")
     p.add_argument("--max-queue", type=int, help="queued requests before 503 (default 256)")
     p.add_argument("--timeout-s", dest="request_timeout_s", type=float, help="per-request timeout (default 10)")
+    p.add_argument("--header-timeout-s", type=float,
+                   help="close a connection whose request headers take longer (default 10)")
+    p.add_argument("--body-timeout-s", type=float, help="408 for a request body that takes longer (default 30)")
     p.add_argument("--api-key", dest="api_keys", action="append", help="accepted X-API-Key (repeatable; default: none, loopback only)")
     p.add_argument("--no-limits", dest="check_limits", action="store_false", default=None,
                    help="do not refuse values beyond the physical limits (default: refuse them)")
@@ -49,8 +51,8 @@ def build_settings(args: argparse.Namespace):
     from tcnvae.serve.sidecar.settings import ServeSettings
 
     keys = ("ref", "models", "host", "port", "backend", "threads", "precision", "workers", "inference_thread",
-            "max_batch", "batch_wait_ms",
-            "max_windows", "max_queue", "request_timeout_s", "api_keys", "check_limits")
+            "max_batch", "batch_wait_ms", "max_windows", "max_queue", "request_timeout_s", "header_timeout_s",
+            "body_timeout_s", "api_keys", "check_limits")
     given = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if "api_keys" in given:
         given["api_keys"] = tuple(given["api_keys"])
@@ -65,9 +67,14 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tcnvae.registry.store import Registry
+    from tcnvae.serve.http.server import uvicorn_config
     from tcnvae.serve.sidecar.app import create_app
 
     settings = build_settings(args)
+    if settings.backend == "torch":  # the edge install has no torch: say so before binding, in one line
+        from tcnvae.extras import require
+
+        require("torch", "--backend torch")
     release = Registry(settings.models).open(settings.ref, verify=True)  # fail fast, before binding
     if settings.precision == "int8":
         from tcnvae.runtime.precision import int8_gate
@@ -76,15 +83,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"tcnvae serve: {release.ref} on http://{settings.host}:{settings.port} "
           f"({settings.backend} {settings.precision}, {settings.workers} worker(s) x {settings.threads} thread(s), "
           f"max batch {settings.max_batch})", file=sys.stderr)
-    fast = importlib.util.find_spec("uvloop") is not None and importlib.util.find_spec("httptools") is not None
-    options = dict(host=settings.host, port=settings.port, loop="uvloop" if fast else "asyncio",
-                   http="httptools" if fast else "h11", access_log=False, log_level=args.log_level,
+    options = dict(access_log=False, log_level=args.log_level,
                    timeout_graceful_shutdown=int(settings.drain_timeout_s) or None)
     if settings.workers > 1:
         from tcnvae.serve.sidecar.workers import run_workers
 
         return run_workers(settings, options)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings.host, settings.port,
+                                           settings.header_timeout_s, **options))
     server.run()
     # uvicorn returns normally when start-up failed (e.g. the model did not load): say so in the code.
     return 0 if server.started else 3

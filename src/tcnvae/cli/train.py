@@ -1,4 +1,4 @@
-"""`tcnvae train --data NAME[,NAME...] --out RUN_DIR [--config FILE] [--epochs N] [--seed S] [--resume]`."""
+"""`tcnvae train --data NAME[,NAME...] --out RUN_DIR [--test-subjects A,B] [--config FILE] [--epochs N] [--resume]`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--val-subjects", type=_count_or_share, default=None, metavar="N|SHARE",
                    help="training subjects held out for early stopping: a count, a share (0.15), "
                         f"or 0 to refit on all of them for the full epoch budget (default: {TrainConfig.val_subjects})")
+    p.add_argument("--test-subjects", default=None, metavar="A,B,...",
+                   help="subjects held out for testing (as `tcnvae data inspect` lists them; overrides a "
+                        "dataset's official split; default: the official split or meta.json test_subjects)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
@@ -47,7 +50,7 @@ def _count_or_share(text: str) -> int | float:
 def run(args: argparse.Namespace) -> int:
     cfg = build_config(args.config, data=args.data, preset=args.preset, classes=args.classes, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
-                       val_subjects=args.val_subjects)
+                       val_subjects=args.val_subjects, test_subjects=args.test_subjects)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     bar = tqdm(total=None, unit="batch", dynamic_ncols=True, disable=None)

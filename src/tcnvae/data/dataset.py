@@ -49,6 +49,14 @@ def load_recordings(name: str, data_dir: str | Path | None = None, use_cache: bo
     return load_with_report(name, data_dir, use_cache)[0]
 
 
+def default_test_subjects(name: str, data_dir: str | Path | None = None) -> list[str] | None:
+    """A dataset's default held-out subjects: its official split, or a CSV folder's meta.json
+    `test_subjects`; None when it has neither."""
+    manifest = read_manifest(name, data_dir)
+    path = data_root(data_dir) / name / manifest["file"] if manifest else None
+    return get_source(name).test_subjects(path)
+
+
 def list_sources(data_dir: str | Path | None = None) -> list[dict]:
     """One dict per known source, with whether (and what) is fetched in the data dir."""
     rows = []
@@ -77,11 +85,15 @@ def inspect(name: str, data_dir: str | Path | None = None) -> dict:
         "windows_total": len(ws), "windows_per_class": ws.class_counts(),
         "sha256_seen": manifest["sha256"], "sha256_pinned": source.sha256, "origin": manifest.get("origin"),
         "drops": report.as_dict(),
+        "warnings": manifest.get("warnings", []),  # plausibility (data/plausibility.py), found at fetch
     }
-    split = source.official_split()
-    if split is not None:
-        train, test = leave_subjects_out(ws, split[1])
-        info["split"] = {"train_subjects": split[0], "test_subjects": split[1],
+    held = default_test_subjects(name, data_dir)
+    if held is not None:
+        train, test = leave_subjects_out(ws, held)
+        info["split"] = {"train_subjects": train.subjects(), "test_subjects": held,
                          "train_windows_per_class": train.class_counts(),
                          "test_windows_per_class": test.class_counts()}
+    else:
+        info["split"] = {"none": "no official split and no meta.json test_subjects: hold subjects out with "
+                                 "`tcnvae train --test-subjects A,B` or cross-validate with `tcnvae cv`"}
     return info

@@ -134,6 +134,7 @@ def fetch(
             sha256_pinned=source.sha256, origin=origin, n_recordings=len(recordings),
             drops=report.as_dict())
         manifest = {**asdict(result), "file": stored.name, "cache_tag": source.cache_tag(),
+                    "warnings": list(report.warnings),
                     "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         atomic_write_bytes(stage / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=2).encode()))
         _publish(stage, root / name)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from tcnvae.contract import CHANNELS, N_CHANNELS, RATE_HZ, SENSOR_GROUPS
 
@@ -37,6 +36,7 @@ class Recording:
     domain: str  # source name
     rate_hz: float
     name: str
+    warnings: tuple[str, ...] = ()  # what the plausibility checks found unusual (not cached)
 
     def __post_init__(self) -> None:
         if self.signals.ndim != 2 or self.signals.shape[1] != N_CHANNELS:
@@ -58,6 +58,7 @@ class DropReport:
     """Counts of what was interpolated, skipped or dropped while reading a source."""
 
     counts: Counter = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)  # plausibility warnings (data/plausibility.py)
 
     def add(self, key: str, n: int = 1) -> None:
         if n:
@@ -65,6 +66,7 @@ class DropReport:
 
     def merge(self, other: "DropReport") -> None:
         self.counts.update(other.counts)
+        self.warnings += other.warnings
 
     def as_dict(self) -> dict[str, int]:
         return {k: int(v) for k, v in sorted(self.counts.items())}
@@ -99,6 +101,8 @@ def resample_signals(x: np.ndarray, src_hz: float, dst_hz: float = RATE_HZ) -> n
     if up == down:
         return np.ascontiguousarray(x, dtype=np.float32)
     # padtype='line' avoids the edge droop that zero padding causes on a gravity offset.
+    from scipy.signal import resample_poly  # only when a rate differs; keeps scipy out of the servers
+
     y = resample_poly(np.asarray(x, dtype=np.float64), up, down, axis=0, padtype="line")
     return y.astype(np.float32)
 

@@ -22,8 +22,36 @@ def official_split(source_name: str) -> tuple[list[str], list[str]]:
     """(train subjects, test subjects) of a source's published (or documented fixed) split."""
     split = get_source(source_name).official_split()
     if split is None:
-        raise DataError(f"dataset {source_name!r} has no official split; use kfold_by_subject", field="split")
+        raise DataError(f"dataset {source_name!r} has no official split; hold subjects out with "
+                        f"--test-subjects A,B (train and evaluate) or cross-validate with `tcnvae cv`", field="split")
     return split
+
+
+def assign_subjects(requested: Sequence[str], available: dict[str, Sequence[str]],
+                    field: str = "test_subjects") -> dict[str, list[str]]:
+    """Map subject names a person typed to each source's subject ids.
+
+    A name is either qualified ("csv:alice", as `inspect` lists them) or bare ("alice"); a bare
+    name must belong to exactly one of the sources in `available` (source -> its subject ids).
+    """
+    out: dict[str, list[str]] = {}
+    for token in (t.strip() for t in requested):
+        if not token:
+            continue
+        hits = [n for n, subs in available.items() if token in subs]
+        hits = hits or [n for n, subs in available.items() if f"{n}:{token}" in subs]
+        if not hits:
+            known = sorted({s for subs in available.values() for s in subs}, key=natural_key)
+            shown = ", ".join(known[:40]) + (f", ... ({len(known)} in all)" if len(known) > 40 else "")
+            raise DataError(f"{token!r} is not a subject of {', '.join(available)} (subjects: {shown})",
+                            field=field)
+        if len(hits) > 1:
+            raise DataError(f"{token!r} is a subject of several datasets ({', '.join(hits)}); "
+                            f"write it as {hits[0]}:{token}", field=field)
+        full = token if token in available[hits[0]] else f"{hits[0]}:{token}"
+        if full not in out.setdefault(hits[0], []):
+            out[hits[0]].append(full)
+    return out
 
 
 def leave_subjects_out(ws: WindowSet, test_subjects: Sequence[str]) -> tuple[WindowSet, WindowSet]:
@@ -41,7 +69,13 @@ def kfold_by_subject(ws: WindowSet, k: int, seed: int = 0) -> list[tuple[list[st
 
     Feed a fold to `leave_subjects_out(ws, test)`.
     """
-    subjects = ws.subjects()
+    return kfold_subjects(ws.subjects(), k, seed)
+
+
+def kfold_subjects(subjects: Sequence[str], k: int, seed: int = 0) -> list[tuple[list[str], list[str]]]:
+    """k folds of (train subjects, test subjects) of `subjects`, shuffled by `seed`; k equal to the
+    number of subjects is leave-one-subject-out."""
+    subjects = sorted(set(subjects), key=natural_key)
     if not 2 <= k <= len(subjects):
         raise DataError(f"k={k} must be between 2 and the number of subjects ({len(subjects)})", field="k")
     order = np.random.default_rng(seed).permutation(len(subjects))

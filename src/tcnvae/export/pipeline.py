@@ -3,6 +3,10 @@
 Order matters: nothing reaches the release until every graph has passed the ONNX checker,
 the Hailo allowlist and every parity bound; then `Registry.add_files` adds the lot to the
 add-only export/ folder and extends SHA256SUMS, and the release is verified again.
+
+export/reference_outputs.npz (PyTorch's outputs on the stored calibration windows) lets a
+torch-free device prove its ONNX graph at start-up. Releases exported before that file existed
+get it added on their next `tcnvae export` (add-only: nothing already released changes).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tcnvae.export.onnx import STATIC_OPSET, check_onnx, export_onnx
 from tcnvae.export.quantize import load_calibration, quantize_int8
 from tcnvae.export.triton import triton_version, write_triton_repo
 from tcnvae.model.tcn import receptive_field
+from tcnvae.registry.reference import REFERENCE_FILE, reference_inputs, write_reference
 from tcnvae.registry.store import Registry, Release
 
 log = logging.getLogger(__name__)
@@ -32,16 +37,19 @@ CALIBRATION, PARITY, HAILO = "calibration.npy", "parity.json", "hailo_report.jso
 def expected_files(release: Release, int8: bool = True) -> list[str]:
     """Paths under export/ that a complete export of `release` holds."""
     number = triton_version(release.version)
-    names = [STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, *([INT8] if int8 else []),
+    names = [STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, REFERENCE_FILE, *([INT8] if int8 else []),
              f"triton/{release.name}/config.pbtxt", f"triton/{release.name}/{number}/model.onnx"]
     return sorted(names)
 
 
-def export_release(registry: Registry, ref: str, int8: bool = True) -> dict:
+def export_release(registry: Registry, ref: str, int8: bool = True, calibration: str | None = None,
+                   data_dir=None) -> dict:
     """Export a release (verified on open); returns the parity summary and the export paths.
 
-    A release whose export/ is already complete (and verified) is left as it is. A partial
-    export/ is refused: released files are never modified, so publish a new version instead.
+    `calibration` (a dataset name or a .npy of raw SI windows, see export/calibration.py)
+    replaces the release's samples/calibration.npy. A release whose export/ is already complete
+    (and verified) is left as it is. A partial export/ is refused: released files are never
+    modified, so publish a new version instead.
     """
     release = registry.open(ref)
     wanted = expected_files(release, int8)
@@ -49,6 +57,8 @@ def export_release(registry: Registry, ref: str, int8: bool = True) -> dict:
                      for p in release.export_dir.rglob("*") if p.is_file()) if release.export_dir.is_dir() else []
     if present:
         missing = sorted(set(wanted) - set(present))
+        if missing == [REFERENCE_FILE]:  # exported before reference outputs existed: add them only
+            return _add_reference(registry, release, wanted)
         if missing:
             raise ExportError(f"{release.export_dir}: already holds {len(present)} files but lacks {missing}; "
                               "released files are never modified — publish a new version to re-export")
@@ -57,12 +67,42 @@ def export_release(registry: Registry, ref: str, int8: bool = True) -> dict:
     if registry.is_shipped(release):  # say so before minutes of work, not after
         raise ExportError(f"{release.ref} is a shipped release in {registry.shipped} without export/, read-only "
                           f"from the default registry; pass --models {registry.shipped} to export into it")
+    windows = None
+    if calibration is not None:
+        from tcnvae.export.calibration import calibration_windows
+
+        windows = calibration_windows(calibration, release.normalizer(), data_dir)
     with tempfile.TemporaryDirectory(prefix=".export-") as tmp:
-        files = build_export(release, Path(tmp), int8)
+        files = build_export(release, Path(tmp), int8, windows)
         registry.add_files(release, {f"export/{rel}": path for rel, path in files.items()})
     registry.open(release.ref)  # fail closed if anything we added does not verify
     log.info("%s: exported %d files to %s", release.ref, len(files), release.export_dir)
     return _summary(release, wanted, already=False)
+
+
+def _add_reference(registry: Registry, release: Release, wanted: list[str]) -> dict:
+    """Add export/reference_outputs.npz to an otherwise complete export, after checking the shipped graph."""
+    encoder = release.load_encoder()
+    with tempfile.TemporaryDirectory(prefix=".export-") as tmp:
+        path = write_reference_outputs(release, encoder, Path(tmp), release.export_dir / DYNAMIC)
+        registry.add_files(release, {f"export/{REFERENCE_FILE}": path})
+    registry.open(release.ref)
+    log.info("%s: added export/%s to an existing export", release.ref, REFERENCE_FILE)
+    return _summary(release, wanted, already=False)
+
+
+def write_reference_outputs(release: Release, encoder, out: Path, graph: Path) -> Path:
+    """PyTorch's outputs on the stored calibration windows, written under out once `graph` matches them.
+
+    The bound is the export's own fp32 one (fp32_max_abs_diff), far inside the sidecar's start-up
+    bound, so a reference that the shipped graph cannot reproduce never enters a release.
+    """
+    x = reference_inputs(release.path)
+    ref = P.run_torch(encoder, x)
+    got = P.run_onnx(graph, x)
+    err = max(float(abs(r - g).max()) for r, g in zip(ref, got))
+    P.require_pass(P.verdict({"fp32_max_abs_diff": err}), f"{release.ref} ({graph.name} vs {REFERENCE_FILE})")
+    return write_reference(out / REFERENCE_FILE, dict(zip(P.OUTPUT_NAMES, ref)), source="pytorch")
 
 
 def _summary(release: Release, files: list[str], already: bool) -> dict:
@@ -72,12 +112,20 @@ def _summary(release: Release, files: list[str], already: bool) -> dict:
             "passed": report["passed"], "checks": report["checks"]}
 
 
-def build_export(release: Release, out: Path, int8: bool) -> dict[str, Path]:
-    """Write and check every artifact under `out`; raise ExportError before returning on any failure."""
+def build_export(release: Release, out: Path, int8: bool,
+                 calibration_from: tuple[np.ndarray, dict] | None = None) -> dict[str, Path]:
+    """Write and check every artifact under `out`; raise ExportError before returning on any failure.
+
+    `calibration_from`: (normalized windows, where they came from) instead of the release's samples.
+    """
     encoder = release.load_encoder()
     static = check_onnx(export_onnx(encoder, out / STATIC, dynamic=False))
     export_onnx(encoder, out / DYNAMIC, dynamic=True)
-    calibration = load_calibration(release.path / "samples" / "calibration.npy")
+    if calibration_from is None:
+        calibration = load_calibration(release.path / "samples" / "calibration.npy")
+        origin: dict = {"file": "samples/calibration.npy", "windows": int(len(calibration))}
+    else:
+        calibration, origin = calibration_from
     np.save(out / CALIBRATION, calibration)
     if int8:
         work = out / ".work"
@@ -88,15 +136,18 @@ def build_export(release: Release, out: Path, int8: bool) -> dict[str, Path]:
                           receptive_field=_receptive_field(release), calibration_shape=list(calibration.shape))
     _require_hailo_ready(report)
     _write_json(out / HAILO, report)
-    checks = measure_parity(release, encoder, out, int8)
+    checks = measure_parity(release, encoder, out, int8, origin)
     P.require_pass(checks, f"{release.ref} ({out / PARITY})")
-    files = {name: out / name for name in (STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, *([INT8] if int8 else []))}
+    write_reference_outputs(release, encoder, out, out / DYNAMIC)
+    files = {name: out / name for name in (STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, REFERENCE_FILE,
+                                           *([INT8] if int8 else []))}
     n_classes = int(report["outputs"]["activity_probs"][-1])
     files.update(write_triton_repo(out, release.name, release.version, n_classes, out / DYNAMIC))
     return files
 
 
-def measure_parity(release: Release, encoder, out: Path, int8: bool) -> dict[str, dict]:
+def measure_parity(release: Release, encoder, out: Path, int8: bool, calibration: dict | None = None
+                   ) -> dict[str, dict]:
     """Run every graph on the held-out windows, write parity.json under out, return the checks."""
     x, y = P.load_heldout(release.path / "samples" / "heldout.npz")
     torch_out = P.run_torch(encoder, x)
@@ -118,6 +169,7 @@ def measure_parity(release: Release, encoder, out: Path, int8: bool) -> dict[str
     checks = P.verdict(measured)
     _write_json(out / PARITY, {
         "release": release.ref, "heldout": {"file": "samples/heldout.npz", "windows": int(len(x))},
+        "calibration": calibration or {},
         "bounds": {k: {"kind": kind, "limit": limit} for k, (kind, limit) in P.BOUNDS.items()},
         "fp32_vs_pytorch": fp32, "static_vs_dynamic": sd, "int8_vs_fp32": int8_report,
         "checks": checks, "passed": all(c["pass"] for c in checks.values())})

@@ -71,7 +71,8 @@ def load_calibration(path: Path) -> np.ndarray:
     if x.ndim != 3 or x.shape[1:] != (WINDOW, N_CHANNELS):
         raise ExportError(f"{path}: calibration windows must be [N, {WINDOW}, {N_CHANNELS}], got {list(x.shape)}")
     if len(x) < MIN_CALIBRATION:
-        raise ExportError(f"{path}: {len(x)} calibration windows, need at least {MIN_CALIBRATION}")
+        raise ExportError(f"{path}: {len(x)} calibration windows, need at least {MIN_CALIBRATION}; give "
+                          f"others with --calibration DATASET|FILE.npy (e.g. --calibration uci-hapt)")
     if not np.isfinite(x).all():
         raise ExportError(f"{path}: calibration windows contain NaN or Inf")
     return np.ascontiguousarray(x[:MAX_CALIBRATION], dtype=np.float32)

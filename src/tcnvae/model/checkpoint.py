@@ -6,17 +6,16 @@ so `load_model` rebuilds a TCNVAE without the training code.
 
 from __future__ import annotations
 
-from tcnvae.errors import TcnvaeError
-
 import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from tcnvae.errors import TcnvaeError
 
-from tcnvae.model.vae import TCNVAE, ModelConfig
+if TYPE_CHECKING:  # torch is imported by the functions that need it: read_metadata works without it
+    from tcnvae.model.vae import TCNVAE
 
 
 class CheckpointError(TcnvaeError, ValueError):
@@ -25,6 +24,8 @@ class CheckpointError(TcnvaeError, ValueError):
 
 def save_model(path: str | Path, model: TCNVAE, metadata: dict | None = None) -> Path:
     """Write weights + config atomically (temp file in the same folder, then rename)."""
+    from safetensors.torch import save_file
+
     path = Path(path)
     header = {"format": "tcnvae", "model_config": json.dumps(model.config.to_dict())}
     header.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()})
@@ -56,6 +57,11 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 def load_model(path: str | Path, strict: bool = True) -> tuple[TCNVAE, dict[str, str]]:
     """Rebuild a TCNVAE (eval mode) and return it with its header metadata."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from tcnvae.model.vae import TCNVAE, ModelConfig
+
     path = Path(path)
     meta = read_metadata(path)
     if "model_config" not in meta:

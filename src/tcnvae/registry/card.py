@@ -12,8 +12,6 @@ import json
 from pathlib import Path
 
 from tcnvae.contract import CHANNELS, UNITS
-from tcnvae.model.tcn import receptive_field
-from tcnvae.model.vae import TCNVAE, ModelConfig
 
 LICENSE = "apache-2.0"
 METRIC_NAMES = {"accuracy": "Accuracy", "macro_f1": "Macro F1", "linear_probe_accuracy": "Linear-probe accuracy",
@@ -84,6 +82,9 @@ def to_yaml(obj: object, indent: int = 0) -> str:
 
 # -- sections ---------------------------------------------------------------------------------
 def render_architecture(cfg_doc: dict) -> str:
+    from tcnvae.model.tcn import receptive_field  # torch: cards are rendered at release time only
+    from tcnvae.model.vae import TCNVAE, ModelConfig
+
     try:
         cfg = ModelConfig.from_dict(cfg_doc)
     except (TypeError, ValueError):

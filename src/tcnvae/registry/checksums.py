@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -100,46 +99,3 @@ def verify_folder(folder: Path) -> VerifyReport:
         elif sha256_file(p) != digest:
             report.changed.append(rel)
     return report
-
-
-def verify_release(folder: Path) -> VerifyReport:
-    """verify_folder plus a format check: a file named .safetensors must be safetensors.
-
-    The format check matters when SHA256SUMS was regenerated after a swap: a pickle renamed
-    to encoder.safetensors then has a "valid" checksum, and must still never reach a loader.
-    """
-    report = verify_folder(folder)
-    for p in sorted(folder.rglob("*.safetensors")):
-        if p.is_file() and not p.is_symlink():
-            why = safetensors_problem(p)
-            if why:
-                report.malformed.append(f"{p.relative_to(folder).as_posix()} ({why})")
-    return report
-
-
-def safetensors_problem(path: Path) -> str | None:
-    """Why `path` is not a well-formed safetensors file, read from its header only; None if it is."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(9)
-        # A safetensors file is an 8-byte header length, then the JSON header. Its length bytes
-        # may well read "PK" or 0x80 (a 19,280-byte header does), so the pickle/zip magic is
-        # only a diagnosis once the JSON is missing.
-        if head[8:9] != b"{":
-            if head[:2] == b"PK" or head[:1] == b"\x80":
-                return "a pickle/zip file (torch.save), not safetensors; it is never unpickled"
-            return "truncated: no safetensors header" if len(head) < 9 else "no safetensors JSON header"
-        f.seek(8)
-        n = int.from_bytes(head[:8], "little")
-        if n < 2 or 8 + n > size:
-            return f"header length {n} does not fit a file of {size} bytes"
-        try:
-            header = json.loads(f.read(n))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            return f"unreadable safetensors header ({e})"
-    if not isinstance(header, dict):
-        return "safetensors header is not a JSON object"
-    ends = [t.get("data_offsets", [0, 0])[1] for k, t in header.items() if k != "__metadata__" and isinstance(t, dict)]
-    if 8 + n + max(ends, default=0) != size:
-        return f"tensor data ends at {8 + n + max(ends, default=0)} but the file has {size} bytes"
-    return None

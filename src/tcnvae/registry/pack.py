@@ -3,8 +3,11 @@
 This is the shape the seed attached to its GitHub releases. Inside, every file sits under
 `NAME/vX.Y.Z/`. Packing verifies the release first. Unpacking trusts nothing: it checks the
 .sha256 beside the tarball when there is one, refuses absolute paths, `..`, links, devices and
-anything outside `NAME/vX.Y.Z/`, writes the files itself into a staging folder (no
-`extractall`), verifies every checksum there, and only then renames the version into place.
+anything outside `NAME/vX.Y.Z/`, sparse entries, and — from the headers, before writing a
+byte — an entry over `MAX_ENTRY_BYTES`, a total over `MAX_TOTAL_BYTES` or a total more than
+`MAX_RATIO` times the tarball (a gzip bomb); then it writes the files itself into a staging
+folder (no `extractall`), verifies every checksum there, and only then renames the version
+into place.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from tcnvae.registry.store import NAME, SEMVER, Registry, Release, RegistryError
 log = logging.getLogger(__name__)
 
 MAX_MEMBERS = 10_000  # a release has a few dozen files; refuse tar bombs made of entries
+MAX_ENTRY_BYTES = 1 << 30  # weights and exports of an edge model are tens of MB
+MAX_TOTAL_BYTES = 4 << 30
+MAX_RATIO = 50  # safetensors/ONNX compress ~1.1x; JSON and npy a few x; zeros 1000x
 
 
 def tarball_name(name: str, version: str) -> str:
@@ -91,14 +97,30 @@ def _members(tar: tarfile.TarFile, tarball: Path) -> tuple[str, str, list[tuple[
         if len(parts) < 2 or not NAME.match(parts[0]) or not SEMVER.match(parts[1]) or not parts[1].startswith("v"):
             raise RegistryError(f"{tarball}: {m.name!r} is not under NAME/vX.Y.Z/")
         tops.add((parts[0], parts[1]))
+        if m.issparse():
+            raise RegistryError(f"{tarball}: {m.name!r} is a sparse entry; a release has none")
         if m.isfile():
+            if m.size > MAX_ENTRY_BYTES:
+                raise RegistryError(f"{tarball}: {m.name!r} would unpack to {m.size} bytes, over the "
+                                    f"{MAX_ENTRY_BYTES}-byte limit per file; refusing before writing")
             if len(parts) == 2:
                 raise RegistryError(f"{tarball}: {m.name!r} is a file where the version folder belongs")
             found.append((m, "/".join(parts[2:])))
     if len(tops) != 1:
         raise RegistryError(f"{tarball}: expected exactly one NAME/vX.Y.Z/ folder, found {one_of(sorted(tops), 'and')}")
     name, version = tops.pop()
+    _check_budget(tarball, sum(m.size for m, _ in found))
     return name, version, found
+
+
+def _check_budget(tarball: Path, total: int) -> None:
+    """Refuse, before writing anything, a release that would unpack too big or too well."""
+    if total > MAX_TOTAL_BYTES:
+        raise RegistryError(f"{tarball}: would unpack to {total} bytes, over the {MAX_TOTAL_BYTES}-byte limit")
+    packed = max(tarball.stat().st_size, 1)
+    if total > MAX_RATIO * packed and total > 1 << 20:
+        raise RegistryError(f"{tarball}: {packed} bytes would unpack to {total} bytes ({total / packed:.0f}x, "
+                            f"limit {MAX_RATIO}x): a compression bomb, not a release")
 
 
 def unpack(registry: Registry, tarball: str | Path) -> Release:

@@ -14,17 +14,20 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from safetensors.torch import save_file
+from typing import TYPE_CHECKING
 
 from tcnvae.model.checkpoint import CheckpointError, load_model, read_metadata
-from tcnvae.model.vae import TCNVAE, ModelConfig
 from tcnvae.registry.card import datasets as _datasets_of, is_number, read_json_or_empty, render_card
 from tcnvae.registry.store import (RUN_FILES, SAMPLES, SEMVER, WEIGHTS_ENCODER, WEIGHTS_FULL, Registry, Release,
                                    RegistryError, format_version, parse_version)
 
+if TYPE_CHECKING:  # torch loads inside the functions that write weights: `registry list` stays torch-free
+    from tcnvae.model.vae import TCNVAE
+
 log = logging.getLogger(__name__)
 
 RUN_WEIGHTS = "model.safetensors"
+ADAPTATION = "adaptation.json"  # written by `tcnvae adapt` (registry/adapt.py)
 # What runs at the edge (DeployableEncoder); decoder, fc_logvar and the domain head stay in full.safetensors.
 ENCODER_PREFIXES = ("encoder.", "fc_mu.", "activity_head.", "motifs.")
 
@@ -47,6 +50,8 @@ def choose_version(registry: Registry, name: str, version: str | None, bump: str
 
 def check_run_dir(run_dir: Path) -> TCNVAE:
     """Every file a release needs is there and consistent; returns the run's model."""
+    from tcnvae.model.vae import ModelConfig
+
     if not run_dir.is_dir():
         raise RegistryError(f"{run_dir}: run directory not found")
     for rel in (RUN_WEIGHTS, *RUN_FILES, *SAMPLES):
@@ -81,6 +86,8 @@ def check_normalization(doc: dict, where: Path) -> None:
 
 def write_encoder_weights(path: Path, model: TCNVAE, metadata: dict[str, str]) -> None:
     """encoder.safetensors: only what DeployableEncoder runs, plus the config to rebuild it."""
+    from safetensors.torch import save_file
+
     header = {"format": "tcnvae", "model_config": json.dumps(model.config.to_dict()), **metadata}
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()
                if k.startswith(ENCODER_PREFIXES)}
@@ -105,10 +112,17 @@ def create_release(registry: Registry, run_dir: str | Path, name: str = "tcn_enc
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run_dir / rel, staging / rel)
         shutil.copyfile(run_dir / RUN_WEIGHTS, staging / WEIGHTS_FULL)
+        notes = []
+        if (run_dir / ADAPTATION).is_file():  # a run written by `tcnvae adapt`
+            shutil.copyfile(run_dir / ADAPTATION, staging / ADAPTATION)
+            adapted = _read_json(run_dir / ADAPTATION)
+            notes.append(f"Adapted from {adapted.get('adapted_from')} by AdaBN on {adapted.get('n_windows')} "
+                         "unlabelled windows of a new wearer; the metrics above are the source release's, "
+                         "measured before adaptation.")
         source = shown_path(run_dir)
         meta = {"name": name, "version": version, "created": created, "source_run": source}
         write_encoder_weights(staging / WEIGHTS_ENCODER, model, meta)
-        card = render_card(staging, name=name, version=version, created=created, source=source)
+        card = render_card(staging, name=name, version=version, created=created, source=source, notes=notes)
         (staging / "model_card.md").write_text(card)
         return registry.publish(staging, name, version, changelog_entry(staging, source))
     except OSError as e:

@@ -25,8 +25,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tcnvae.errors import TcnvaeError
-from tcnvae.registry.checksums import (VerifyReport, compute_sums, read_sums, safetensors_problem,  # noqa: F401
-                                       sha256_file, verify_release, write_sums)
+from tcnvae.registry.checksums import (VerifyReport, compute_sums, read_sums, sha256_file,
+                                       verify_folder, write_sums)
+from tcnvae.registry.formats import npy_problem, safetensors_problem, staging_is_stale
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 ALIASES_FILE = "aliases.json"
 CHANGELOG = "CHANGELOG.md"
+CHANGES_DIR = ".changes"  # NAME/.changes/vX.Y.Z.md: each CHANGELOG entry, written before the rename
+STAGING_PREFIX = ".staging-"
 # Files a run directory must provide, copied verbatim into the release.
 RUN_FILES = ("model_config.json", "normalization.json", "labels.json", "eval_metrics.json",
              "motifs.json", "train_config.json")
@@ -211,12 +214,23 @@ class Registry:
         """Recompute every checksum and check the weight formats, without raising on problems."""
         name, version = self.resolve(ref)
         release = Release(self.path_of(name, version), name, version)
-        return release, verify_release(release.path)
+        return release, self._verify(release)
+
+    def _verify(self, release: Release) -> VerifyReport:
+        """verify_release, refusing a version folder (or its model folder) that is a symlink: a
+        link would let files from outside the registry pass as a release."""
+        linked = [p for p in (release.path.parent, release.path) if p.is_symlink()]
+        if linked:
+            report = VerifyReport(release.path)
+            report.unsafe += [f"{p.relative_to(release.path.parent.parent).as_posix()} is a symlink (to {os.readlink(p)}); "
+                              "releases must be real folders inside the registry" for p in linked]
+            return report
+        return verify_release(release.path)
 
     def open(self, ref: str, verify: bool = True) -> Release:
         name, version = self.resolve(ref)
         release = Release(self.path_of(name, version), name, version)
-        report = verify_release(release.path) if verify else None
+        report = self._verify(release) if verify else None
         if report is not None and not report.ok:
             raise RegistryError(f"{release.ref} failed verification in {release.path}: "
                                 + "; ".join(report.problems()))
@@ -238,16 +252,33 @@ class Registry:
         if target.exists() or version in self.versions(name):
             raise RegistryError(f"{name}@{version} already exists at {self.path_of(name, version)}; "
                                 "released versions are never modified")
+        date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        # The CHANGELOG entry is written beside the versions before the atomic rename, so a crash
+        # after the rename cannot lose it: sync_changelog() (now, or on the next release or
+        # `verify --fix`) adds the entry of every published version that CHANGELOG.md lacks.
+        _atomic_write_text(self._entry_path(name, version), f"## {name}@{version} — {date}\n\n{summary.strip()}\n")
         write_sums(staging, compute_sums(staging))
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, target)  # atomic on one filesystem: all of the version or none
-        self._append_changelog(name, version, summary)
+        self.sync_changelog()
         log.info("released %s@%s at %s", name, version, target)
         return Release(target, name, version)
 
     def staging_dir(self, name: str) -> Path:
+        """A fresh staging folder named after this process, after removing stale ones."""
         (self.root / name).mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=self.root / name, prefix=".staging-"))
+        self.clean_staging()
+        return Path(tempfile.mkdtemp(dir=self.root / name, prefix=f"{STAGING_PREFIX}{os.getpid()}-"))
+
+    def clean_staging(self) -> list[Path]:
+        """Remove staging folders left by killed releases (their process is gone); returns them."""
+        removed = []
+        for folder in sorted(self.root.glob(f"*/{STAGING_PREFIX}*")) if self.root.is_dir() else []:
+            if folder.is_dir() and not folder.is_symlink() and staging_is_stale(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+                log.info("removed stale staging folder %s", folder)
+        return removed
 
     def promote(self, ref: str, alias: str) -> str:
         if not re.match(r"^[a-z][a-z0-9_\-]{0,31}$", alias) or SEMVER.match(alias):
@@ -277,18 +308,49 @@ class Registry:
             sums[rel] = sha256_file(dst)
         write_sums(release.path, sums)
 
-    def _append_changelog(self, name: str, version: str, summary: str) -> None:
+    def _entry_path(self, name: str, version: str) -> Path:
+        return self.root / name / CHANGES_DIR / f"{version}.md"
+
+    def sync_changelog(self) -> list[str]:
+        """Add to CHANGELOG.md the entry of every published version it lacks (from NAME/.changes/),
+        newest first; entries already there are kept as they are. Returns the refs added."""
         path = self.root / CHANGELOG
         head = "# Changelog\n\nEvery release in this registry, newest first.\n\n"
         old = path.read_text() if path.is_file() else head
         body = old[len(head):] if old.startswith(head) else old
-        date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        entry = f"## {name}@{version} — {date}\n\n{summary.strip()}\n\n"
-        _atomic_write_text(path, head + entry + body)
+        listed = set(re.findall(r"^## (\S+@v\d+\.\d+\.\d+)", body, flags=re.M))
+        missing = []
+        for name in self.names():
+            for version in self.versions(name):
+                entry = self._entry_path(name, version)
+                if f"{name}@{version}" not in listed and entry.is_file() and not entry.is_symlink():
+                    missing.append((entry.stat().st_mtime, f"{name}@{version}", entry.read_text().strip()))
+        if missing:
+            added = "".join(f"{text}\n\n" for _, _, text in sorted(missing, reverse=True))
+            _atomic_write_text(path, head + added + body)
+        return [ref for _, ref, _ in missing]
 
 
 def _words(items: list[str]) -> str:
     return ", ".join(items) if items else "none"
+
+
+def verify_release(folder: Path) -> VerifyReport:
+    """verify_folder plus format checks: a .safetensors file must be safetensors, and every
+    .npy/.npz must load with allow_pickle=False (no object arrays).
+
+    The format checks matter when SHA256SUMS was regenerated after a swap: a pickle renamed
+    to encoder.safetensors, or a pickled calibration.npy, then has a "valid" checksum, and
+    must still never reach a loader.
+    """
+    report = verify_folder(folder)
+    for pattern, check in (("*.safetensors", safetensors_problem), ("*.npy", npy_problem), ("*.npz", npy_problem)):
+        for p in sorted(folder.rglob(pattern)):
+            if p.is_file() and not p.is_symlink():
+                why = check(p)
+                if why:
+                    report.malformed.append(f"{p.relative_to(folder).as_posix()} ({why})")
+    return report
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

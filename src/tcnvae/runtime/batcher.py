@@ -7,7 +7,8 @@ arrives meanwhile forms the next batch. With `inline=True` the batch runs on the
 thread instead (no hand-off to a thread and back: two scheduler wake-ups fewer per batch,
 which matters on a busy machine; one process per core then supplies the parallelism). The collector waits up to `max_wait_s` for more
 only while other requests are known to be on their way (being read or parsed), so a lone
-client never pays the wait. `max_batch=1` turns batching off.
+client never pays the wait; a request still arriving after `ARRIVAL_GRACE_S` is a slow client
+and is not waited for, so it never delays the others. `max_batch=1` turns batching off.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tcnvae.runtime.errors import InferenceTimeout, Overloaded, ShuttingDown
 
 log = logging.getLogger(__name__)
 RunFn = Callable[[np.ndarray], dict[str, np.ndarray]]
+ARRIVAL_GRACE_S = 0.05  # a body on loopback or a LAN arrives well within this
 
 
 @dataclass
@@ -62,7 +64,7 @@ class MicroBatcher:
         self._executor = None if inline else ThreadPoolExecutor(max_workers=1, thread_name_prefix="tcnvae-engine")
         self._task: asyncio.Task | None = None
         self._closing = False
-        self._incoming = 0
+        self._arrivals: dict[object, float] = {}  # requests being read -> when they started
         self._busy = 0  # windows in the batch that is running now
         self.stats = BatchStats()
 
@@ -81,11 +83,19 @@ class MicroBatcher:
     @contextmanager
     def arriving(self) -> Iterator[None]:
         """Wrap reading and parsing a request so the collector knows one is on its way."""
-        self._incoming += 1
+        token = object()
+        self._arrivals[token] = time.monotonic()
         try:
             yield
         finally:
-            self._incoming -= 1
+            del self._arrivals[token]
+
+    def _expecting(self) -> bool:
+        """Is a request on its way that started arriving recently (not a slow client)?"""
+        if not self._arrivals:
+            return False
+        horizon = time.monotonic() - ARRIVAL_GRACE_S
+        return any(started >= horizon for started in self._arrivals.values())
 
     async def submit(self, x: np.ndarray, timeout_s: float | None = None) -> dict[str, np.ndarray]:
         """Queue validated raw windows [n,100,9]; return their outputs (row slices of the batch)."""
@@ -141,7 +151,7 @@ class MicroBatcher:
                 continue
             batch: list[_Job] = []
             n = self._take(self.max_batch, batch)
-            if n < self.max_batch and self.max_wait_s > 0 and self._incoming > 0:
+            if n < self.max_batch and self.max_wait_s > 0 and self._expecting():
                 n += await self._wait_for_more(batch, n)
             if batch:
                 await self._execute(batch, n)
@@ -150,7 +160,7 @@ class MicroBatcher:
         """Top the batch up for at most max_wait_s while requests are still being parsed."""
         loop = asyncio.get_running_loop()
         deadline, added = loop.time() + self.max_wait_s, 0
-        while n + added < self.max_batch and self._incoming > 0:
+        while n + added < self.max_batch and self._expecting():
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break

@@ -18,13 +18,15 @@ from typing import Sequence
 import numpy as np
 
 from tcnvae.contract import N_CHANNELS, N_MOTIFS, LATENT_DIM, WINDOW, channel_limits, validate_windows
+from tcnvae.extras import available, require
+from tcnvae.registry.reference import REFERENCE_FILE, ReferenceError, read_reference, reference_inputs
 from tcnvae.runtime.backend import OUTPUT_NAMES, Backend
 from tcnvae.runtime.errors import EngineError
 from tcnvae.runtime.precision import check_int8_start, graph_for, int8_gate
 
 log = logging.getLogger(__name__)
 BACKENDS = ("onnx", "torch", "hailo")
-PARITY_ATOL = 1e-3  # ONNX Runtime vs PyTorch on the release's own calibration windows
+PARITY_ATOL = 1e-3  # ONNX Runtime vs PyTorch (live or stored) on the release's own calibration windows
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ def build_backend(release, backend: str, threads: int, precision: str = "fp32") 
     if backend == "onnx":
         from tcnvae.runtime.onnx_backend import OnnxBackend as cls
     elif backend == "torch":
+        require("torch", "the torch backend")
         from tcnvae.runtime.torch_backend import TorchBackend as cls
     elif backend == "hailo":
         from tcnvae.runtime.hailo_backend import HailoBackend as cls
@@ -68,12 +71,13 @@ class Engine:
         self.info = info
         self.int8_bounds: dict | None = None
         self.limits = None if limits is None else np.asarray(limits, dtype=np.float32)
+        self.parity: dict[str, float] = {}  # start-up checks that ran -> max abs diff (see check_parity)
 
     @classmethod
     def from_release(cls, release, backend: str = "onnx", threads: int = 1,
                      limits: np.ndarray | None = None, check_parity: bool = True,
                      precision: str = "fp32") -> "Engine":
-        """Load a verified release (open it with Registry.open) and check the backend against PyTorch.
+        """Load a verified release (open it with Registry.open) and prove the backend (check_parity).
 
         precision="int8" serves export/encoder_int8.onnx, only if export/parity.json holds its bounds."""
         info = ModelInfo(release.name, release.version, release.ref, release.weights_sha256,
@@ -125,22 +129,56 @@ class Engine:
                 latency = (time.perf_counter() - start) * 1e3
         return latency
 
-    def check_parity(self, release, n: int = 8) -> float:
-        """Compare the backend with the PyTorch reference on calibration windows; EngineError if off."""
+    def check_parity(self, release, n: int = 8) -> dict[str, float]:
+        """Start-up proof that the backend reproduces the model; EngineError if off by > PARITY_ATOL.
+
+        Against export/reference_outputs.npz (PyTorch's outputs stored at export; no torch needed)
+        when the release has it, and against the PyTorch encoder on n calibration windows when
+        torch is installed. Returns {"reference": max abs diff, "torch": max abs diff} for the
+        checks that ran (for precision="int8" the mean latent cosine instead); a release with neither
+        is served with a warning and an empty result.
+        """
+        done: dict[str, float] = {}
+        stored = release.export_dir / REFERENCE_FILE
+        if stored.is_file():
+            try:
+                ref, source = read_reference(stored)
+            except ReferenceError as e:
+                raise EngineError(str(e)) from e
+            x = reference_inputs(release.path, len(ref["latent"]))
+            done["reference"] = self._compare(x, [ref[k] for k in OUTPUT_NAMES], release,
+                                              f"the reference outputs in export/{REFERENCE_FILE} ({source})")
+        if available("torch"):
+            done["torch"] = self._compare_torch(release, n)
+        if not done:
+            log.warning("%s: start-up parity NOT checked: the release has no export/%s (exported before it "
+                        "existed) and PyTorch is not installed; re-export it where tcnvae[train] is installed",
+                        release.ref, REFERENCE_FILE)
+        self.parity = done
+        return done
+
+    def _compare_torch(self, release, n: int) -> float:
         import torch
 
-        x = np.load(release.path / "samples" / "calibration.npy", mmap_mode="r")[:n]
-        x = np.array(x, dtype=np.float32)  # a writable copy; already normalized
+        x = reference_inputs(release.path, n)
         with torch.inference_mode():
             ref = [t.numpy() for t in release.load_encoder()(torch.from_numpy(x))]
+        return self._compare(x, ref, release, "PyTorch")
+
+    def _compare(self, x: np.ndarray, ref: list[np.ndarray], release, against: str) -> float:
+        """Max abs difference of the backend's outputs on normalized x from ref; EngineError if too big."""
         got = self.backend.run(x)
+        for key, r in zip(OUTPUT_NAMES, ref):
+            if got[key].shape != r.shape:
+                raise EngineError(f"{self.backend.artifact}: {key} of shape {list(got[key].shape)} but "
+                                  f"{against} has {list(r.shape)} ({release.ref})")
         if self.precision == "int8":  # quantized: judged by its own bounds, not fp32's atol
             return check_int8_start(got, dict(zip(OUTPUT_NAMES, ref)), self.int8_bounds, self.backend.artifact)
         err = max(float(np.abs(got[k] - r).max()) for k, r in zip(OUTPUT_NAMES, ref))
         if not err <= PARITY_ATOL:
-            raise EngineError(f"{self.backend.artifact}: {self.backend.name} differs from PyTorch "
-                              f"by {err:.3g} (> {PARITY_ATOL}) on {release.ref} calibration windows")
-        log.info("parity %s vs torch: max abs diff %.3g", self.backend.name, err)
+            raise EngineError(f"{self.backend.artifact}: {self.backend.name} differs from {against} "
+                              f"by {err:.3g} (> {PARITY_ATOL}) on {len(x)} {release.ref} calibration windows")
+        log.info("parity %s vs %s: max abs diff %.3g on %d windows", self.backend.name, against, err, len(x))
         return err
 
     def close(self) -> None:

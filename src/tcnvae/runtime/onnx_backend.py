@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tcnvae.extras import require
 from tcnvae.runtime.backend import INPUT_NAME, OUTPUT_NAMES
 from tcnvae.runtime.errors import BackendUnavailable, EngineError
 from tcnvae.runtime.precision import graph_for
@@ -53,6 +54,8 @@ class OnnxBackend:
             return cls(shipped, threads)
         if precision != "fp32":
             raise EngineError(f"{shipped}: missing; re-export the release or serve --precision fp32")
+        require("torch", f"{release.ref} has no export/{ONNX_FILE}: exporting it on the fly (run `tcnvae export` "
+                         f"where torch is installed, then copy the release)")
         from tcnvae.export.onnx import export_onnx
 
         log.warning("%s has no export/%s; exporting the encoder on the fly", release.ref, ONNX_FILE)

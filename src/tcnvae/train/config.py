@@ -21,7 +21,8 @@ class TrainConfig:
     preset: str = "deep_bn_micro_lags"
     stride: int = 50
     val_subjects: int | float = 0.15  # held-out TRAINING subjects for early stopping; 0: refit on all
-    test_split: str = "official"  # official | none
+    test_split: str = "official"  # official | none: use a source's default test subjects or not
+    test_subjects: tuple[str, ...] = ()  # held out for testing; overrides a source's default split
     epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-3
@@ -69,11 +70,14 @@ def build_config(file: str | Path | None = None, **flags) -> TrainConfig:
         where = f"{file}: " if file is not None else ""
         raise ConfigError(f"{where}unknown training config key(s) {one_of(unknown, 'and')}; "
                           f"known keys: {one_of(sorted(names))}")
-    for key in ("data", "classes"):
+    for key in ("data", "classes", "test_subjects"):
         if isinstance(values.get(key), str):
             values[key] = tuple(s for s in values[key].split(",") if s)
         elif key in values:
             values[key] = tuple(values[key])
+    if isinstance(values.get("test_split"), str) and values["test_split"] not in ("official", "none"):
+        raise ConfigError(f"test_split must be 'official' or 'none', got {values['test_split']!r}")
+    values = {k: tuple(str(s).strip() for s in v) if k == "test_subjects" else v for k, v in values.items()}
     cfg = TrainConfig(**values)
     if cfg.epochs < 1 or cfg.batch_size < 2:
         raise ConfigError(f"epochs must be >= 1 and batch_size >= 2 (got {cfg.epochs}, {cfg.batch_size})")

@@ -1,7 +1,8 @@
 """From dataset names to normalized-ready train / validation / test windows, split by subject.
 
-Test subjects come from each source's official split; validation subjects are held out of the
-training subjects (never the test ones) for early stopping. The normalizer is fitted on the
+Test subjects are the ones a person named (`test_subjects`, `--test-subjects`), else each
+source's default: its official split, or a CSV folder's meta.json `test_subjects`. Validation
+subjects are held out of the training subjects (never the test ones) for early stopping. The normalizer is fitted on the
 training windows only.
 """
 
@@ -13,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tcnvae.contract import WINDOW
-from tcnvae.data.dataset import load_recordings
+from tcnvae.data.dataset import default_test_subjects, load_recordings
+from tcnvae.data.errors import DataError
 from tcnvae.data.normalize import Normalizer
-from tcnvae.data.sources import get_source
-from tcnvae.data.splits import leave_subjects_out, official_split, validation_subjects
+from tcnvae.data.splits import assign_subjects, leave_subjects_out, validation_subjects
 from tcnvae.data.taxonomy import canonical_label
-from tcnvae.data.windows import WindowSet, make_windows
+from tcnvae.data.windows import WindowSet, make_windows, natural_key
 from tcnvae.errors import one_of
 from tcnvae.train.config import ConfigError, TrainConfig
 
@@ -71,17 +72,18 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
     multi = len(cfg.data) > 1
     union: list[str] = []
     trains, tests, sources = [], [], {}
-    for name in cfg.data:
-        ws = make_windows(load_recordings(name, data_dir), WINDOW, cfg.stride)
+    windows = {name: make_windows(load_recordings(name, data_dir), WINDOW, cfg.stride) for name in cfg.data}
+    held = heldout_subjects(windows, cfg.test_subjects, data_dir, use_defaults=cfg.test_split == "official")
+    for name, ws in windows.items():
         ws = _relabel(ws, name, multi, union)
         sources[name] = sorted({ws.label_names[i] for i in np.unique(ws.y)})
-        split = get_source(name).official_split() if cfg.test_split == "official" else None
-        if split is not None:
-            tr, te = leave_subjects_out(ws, split[1])
+        if name in held:
+            tr, te = leave_subjects_out(ws, held[name])
+            if not len(tr):
+                raise ConfigError(f"test_subjects hold out every subject of {name}; nothing is left to train on")
             trains.append(tr)
             tests.append(te)
-        else:  # e.g. a user's CSV folder: no published split, all its subjects train
-            log.info("%s has no official split: all its subjects are training subjects", name)
+        else:
             trains.append(ws)
     names = tuple(union)
     train = _concat(trains, names)
@@ -101,29 +103,60 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
         fit = fit.select(np.isin(np.arange(len(fit)), pick))
     normalizer = Normalizer.fit(fit.x, fit.present)
     subjects = {"train": fit.subjects(), "validation": val.subjects(),
-                "test": test.subjects() if test is not None else []}
+                "test": sorted({s for subs in held.values() for s in subs}, key=natural_key)}
     log.info("windows: train %d, validation %d, test %d", len(fit), len(val), len(test) if test else 0)
     return Prepared(fit, val, test, normalizer, names, tuple(sorted(cfg.data)), sources, subjects)
 
 
+def heldout_subjects(windows: dict[str, WindowSet], requested: tuple[str, ...] | list[str], data_dir=None,
+                     use_defaults: bool = True) -> dict[str, list[str]]:
+    """Test subjects per source: the `requested` ones (they override a source's default), else
+    the source's default (official split, meta.json `test_subjects`). A source with neither is
+    absent from the result, and a warning says how to hold subjects out."""
+    held = assign_subjects(requested, {n: ws.subjects() for n, ws in windows.items()})
+    for name, ws in windows.items():
+        if name in held:
+            log.info("%s: test subjects %s (given)", name, ", ".join(held[name]))
+            continue
+        default = default_test_subjects(name, data_dir) if use_defaults else None
+        if default:
+            held[name] = default
+        else:
+            log.warning("%s has no official split and no test subjects: all its %d subjects train and none is "
+                        "held out for testing; pass --test-subjects A,B (or test_subjects in the config or "
+                        "in meta.json), or cross-validate with `tcnvae cv`", name, len(ws.subjects()))
+    return held
+
+
 def split_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: str, data_dir=None,
-                  stride: int | None = None) -> tuple[WindowSet, WindowSet]:
+                  stride: int | None = None, test_subjects: tuple[str, ...] | list[str] = ()
+                  ) -> tuple[WindowSet, WindowSet]:
     """(windows of `split`, training windows) labelled in a model's label order, for evaluation.
 
-    Windows whose label the model does not know are dropped (e.g. transitions for a 6-class model).
+    Test subjects are `test_subjects` (a name per subject, e.g. the ones a run recorded) for the
+    sources they belong to, else each source's default. Windows whose label the model does not
+    know are dropped (e.g. transitions for a 6-class model).
     """
     from tcnvae.contract import STRIDE
 
     multi = len(data) > 1
     union: list[str] = []
     evals, trains = [], []
-    for name in data:
-        ws = _relabel(make_windows(load_recordings(name, data_dir), WINDOW, stride or STRIDE), name, multi, union)
+    windows = {name: make_windows(load_recordings(name, data_dir), WINDOW, stride or STRIDE) for name in data}
+    held = {} if split == "all" else assign_subjects(test_subjects, {n: ws.subjects() for n, ws in windows.items()})
+    for name, raw in windows.items():
+        ws = _relabel(raw, name, multi, union)
         if split == "all":
             evals.append(ws)
             continue
-        _, test_subjects = official_split(name)
-        tr, te = leave_subjects_out(ws, test_subjects)
+        if name not in held:
+            held[name] = default_test_subjects(name, data_dir) or []
+        if not held[name]:
+            raise DataError(f"dataset {name!r} has no official split and this model recorded no test subjects: "
+                            f"pass --test-subjects A,B (subjects the model never trained on; train with "
+                            f"`tcnvae train --test-subjects A,B` to hold them out), or use --split all",
+                            field="split")
+        tr, te = leave_subjects_out(ws, held[name])
         evals.append(te if split == "test" else tr)
         trains.append(tr)
     known = [c for c in label_names if c in union]

@@ -40,6 +40,12 @@ bodies = st.one_of(
     st.builds(lambda ws: {"windows": ws}, st.lists(near_windows(), max_size=3)),
     st.builds(lambda w: {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 100, 9], "data": w}]},
               near_windows()),
+    st.builds(lambda req, inp, out: {
+        "parameters": req, "outputs": [{"name": "latent", "parameters": out}],
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 100, 9], "data": [0.0] * 900, "parameters": inp}]},
+        st.one_of(json_junk, st.fixed_dictionaries({"binary_data_output": json_junk})),
+        st.one_of(json_junk, st.fixed_dictionaries({"binary_data_size": json_junk})),
+        st.one_of(json_junk, st.fixed_dictionaries({"binary_data": json_junk}))),  # OIP `parameters`
     json_junk,
 )
 

@@ -88,3 +88,36 @@ def test_oip_bad_requests(server, body, status):
 def test_unknown_model_404(server):
     r = httpx.post(f"{server.url}/v2/models/other/infer", json={"inputs": []}, timeout=30.0)
     assert r.status_code == 404 and "other" in r.json()["error"]
+
+
+def _with_parameters(where: str, value: object) -> dict:
+    body = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 100, 9], "data": [0.0] * 900}],
+            "outputs": [{"name": "latent"}]}
+    target = {"request": body, "input": body["inputs"][0], "output": body["outputs"][0]}[where]
+    target["parameters"] = value
+    return body
+
+
+@pytest.mark.parametrize("where, named", [("request", "request.parameters"), ("input", "input 'x'.parameters"),
+                                          ("output", "output 'latent'.parameters")])
+@pytest.mark.parametrize("value", [[1], "x", 3, True])
+def test_parameters_that_are_not_an_object_are_a_400_naming_the_field(server, where, named, value):
+    r = httpx.post(f"{server.url}/v2/models/{MODEL}/infer", json=_with_parameters(where, value), timeout=30.0)
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json", r.text
+    assert named in r.json()["error"] and "must be a JSON object" in r.json()["error"]
+
+
+@pytest.mark.parametrize("where, value, named", [
+    ("request", {"binary_data_output": "yes"}, "request.parameters.binary_data_output"),
+    ("output", {"binary_data": [True]}, "output 'latent'.parameters.binary_data"),
+    ("input", {"binary_data_size": "3600"}, "binary_data_size"),
+])
+def test_parameter_values_of_the_wrong_type_are_a_400(server, where, value, named):
+    r = httpx.post(f"{server.url}/v2/models/{MODEL}/infer", json=_with_parameters(where, value), timeout=30.0)
+    assert r.status_code == 400 and named in r.json()["error"], r.text
+
+
+def test_null_or_empty_parameters_are_accepted(server):
+    for value in (None, {}):
+        r = httpx.post(f"{server.url}/v2/models/{MODEL}/infer", json=_with_parameters("request", value), timeout=30.0)
+        assert r.status_code == 200, r.text

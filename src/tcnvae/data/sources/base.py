@@ -41,6 +41,12 @@ class Source(abc.ABC):
         """(train subjects, test subjects) of the dataset's published protocol, if any."""
         return None
 
+    def test_subjects(self, path: Path | None) -> list[str] | None:
+        """The subjects held out for testing by default: the official split's, or (a CSV folder)
+        what the fetched copy at `path` declares; None when the dataset has neither."""
+        split = self.official_split()
+        return list(split[1]) if split is not None else None
+
     def default_path(self) -> Path | None:
         """A local copy that needs no download (e.g. shipped in a package), if any."""
         return None

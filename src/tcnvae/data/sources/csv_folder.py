@@ -4,8 +4,8 @@ Layout::
 
     my_data/
       meta.json
-      alice_walk.csv
-      bob_mixed.csv
+      user01_walk.csv
+      user02_stairs.csv
 
 Each CSV is comma separated with one header row. Columns (any order):
 
@@ -23,13 +23,16 @@ recording). Any other column name is an error, so that typos do not silently dro
     {
       "rate_hz": 50,                          # required unless every file has a `t` column
       "units": {"acc": "g", "gyro": "deg/s", "mag": "uT"},   # defaults: m/s^2, rad/s, uT
-      "subjects": {"alice_walk.csv": "alice"},            # optional file -> subject
-      "labels": ["walk", "run", "sit"]                    # optional class order
+      "subjects": {"user01_walk.csv": "user01"},          # optional file -> subject
+      "labels": ["walk", "run", "sit"],                   # optional class order
+      "test_subjects": ["bob"]                            # optional: held out for testing
     }
 
 Accepted units: acc `m/s^2` or `g`; gyro `rad/s` or `deg/s`; mag `uT` or `gauss`.
 Classes are `labels` if given (a label not in it is an error), else the sorted set found.
-Everything is converted to SI and resampled to the contract rate.
+Everything is converted to SI and resampled to the contract rate. The declared units are
+checked against the data (tcnvae.data.plausibility): a clear unit mistake is an error, an
+unusual reading a warning in the DropReport (and the fetch manifest).
 """
 
 from __future__ import annotations
@@ -37,20 +40,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 from pathlib import Path
 
 import numpy as np
 
-from tcnvae.contract import CHANNELS, N_CHANNELS, SENSOR_GROUPS, STANDARD_GRAVITY
+from tcnvae.contract import (CHANNELS, MAX_INPUT_RATE_HZ, MIN_INPUT_RATE_HZ, N_CHANNELS, RATE_HZ, SENSOR_GROUPS,
+                             STANDARD_GRAVITY)
 from tcnvae.data.archive import Archive
 from tcnvae.data.errors import DataError
+from tcnvae.data.plausibility import check_signals, raise_errors
 from tcnvae.data.recording import DropReport, Recording, canonical_recordings
 from tcnvae.data.sources.base import Source
 from tcnvae.errors import one_of, units_in_words
 
 META = "meta.json"
-META_KEYS = {"rate_hz", "units", "subjects", "labels"}
+META_KEYS = {"rate_hz", "units", "subjects", "labels", "test_subjects"}
 UNIT_SCALE = {
     "acc": {"m/s^2": 1.0, "g": STANDARD_GRAVITY},
     "gyro": {"rad/s": 1.0, "deg/s": math.pi / 180.0},
@@ -58,6 +64,9 @@ UNIT_SCALE = {
 }
 EXTRA_COLUMNS = {"t", "label", "subject"}
 RATE_TOLERANCE = 0.05
+MAX_CELL_CHARS = csv.field_size_limit()  # Python's csv limit (131,072); a number needs a few dozen
+MANY_INFERRED_SUBJECTS = 4  # files named subjects by their stem before that gets a warning
+log = logging.getLogger(__name__)
 
 
 def read_meta(arc: Archive, root: str) -> dict:
@@ -66,20 +75,33 @@ def read_meta(arc: Archive, root: str) -> dict:
         meta = json.loads(arc.read_text(root + META))
     except json.JSONDecodeError as exc:
         raise DataError(f"invalid JSON: {exc.msg}", label, exc.lineno) from exc
+    except RecursionError:
+        raise DataError("invalid JSON: nested too deeply (meta.json is a flat object)", label) from None
     if not isinstance(meta, dict):
         raise DataError("must be a JSON object", label)
     for key in meta:
         if key not in META_KEYS:
             raise DataError(f"unknown key {key!r}; allowed keys: {one_of(sorted(META_KEYS))}", label, field=key)
-    for group, unit in meta.get("units", {}).items():
-        if group not in UNIT_SCALE or unit not in UNIT_SCALE[group]:
+    units = meta.get("units", {})
+    if not isinstance(units, dict):
+        raise DataError('must be an object such as {"acc": "g"}', label, field="units")
+    for group, unit in units.items():
+        if not isinstance(unit, str) or group not in UNIT_SCALE or unit not in UNIT_SCALE[group]:
             raise DataError(f"unknown unit {group}={unit!r}; allowed units: {units_in_words(UNIT_SCALE)}",
                             label, field=f"units.{group}")
+    held = meta.get("test_subjects", [])
+    if not isinstance(held, list) or not all(isinstance(s, (str, int)) and str(s).strip() for s in held):
+        raise DataError("must be a list of subject names, e.g. [\"bob\"]", label, field="test_subjects")
     return meta
 
 
 def _read_csv(text: str, label: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    rows = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a cell over MAX_CELL_CHARS, a NUL byte, ...
+        raise DataError(f"unreadable CSV ({exc}); cells are limited to {MAX_CELL_CHARS} characters",
+                        label, reader.line_num) from None
     if not rows:
         raise DataError("empty file (a header row is required)", label, 1)
     header = [h.strip() for h in rows[0]]
@@ -114,14 +136,28 @@ def _rate(meta: dict, header: list[str], body: list, label: str) -> float:
     if "t" in header:
         t = _column(body, header.index("t"), label, "t", blank_ok=False)
         dt = np.diff(t)
-        if len(dt) == 0 or np.median(dt) <= 0:
-            raise DataError("column t must increase", label, 2, "t")
+        if len(dt) == 0 or not np.isfinite(t).all():
+            raise DataError("column t must be finite seconds over at least two rows", label, 2, "t")
+        stuck = np.flatnonzero(~(dt > 0))
+        if len(stuck):
+            raise DataError(f"column t must increase on every row (t={t[stuck[0] + 1]!r} follows "
+                            f"t={t[stuck[0]]!r})", label, body[stuck[0] + 1][0], "t")
         t_rate = 1.0 / float(np.median(dt))
+        if not MIN_INPUT_RATE_HZ <= t_rate <= MAX_INPUT_RATE_HZ:
+            raise DataError(f"t implies {t_rate:.3g} Hz (median step {float(np.median(dt)):.3g} s); supported rates "
+                            f"are {MIN_INPUT_RATE_HZ:g} to {MAX_INPUT_RATE_HZ:g} Hz: t must be in seconds "
+                            f"(milliseconds or another unit?): convert t to seconds", label, 2, "t")
         if rate is not None and abs(t_rate - rate) > RATE_TOLERANCE * rate:
-            raise DataError(f"t implies {t_rate:.3g} Hz but meta.json says rate_hz={rate}", label, 2, "t")
+            raise DataError(f"t implies {t_rate:.3g} Hz but the declared rate is {rate} Hz: fix the declared "
+                            f"rate (rate_hz) or the t column (seconds)", label, 2, "t")
         rate = rate or t_rate
-    if rate is None or not rate > 0:
+    if rate is None:
         raise DataError("no rate: give meta.json rate_hz or a t column", label, 1)
+    ok = isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate)
+    if not ok or not MIN_INPUT_RATE_HZ <= rate <= MAX_INPUT_RATE_HZ:
+        shown = f"{rate:.3g} Hz" if ok else repr(rate)
+        raise DataError(f"rate_hz is {shown}; supported rates are {MIN_INPUT_RATE_HZ:g} to "
+                        f"{MAX_INPUT_RATE_HZ:g} Hz", label, field="rate_hz")
     return float(rate)
 
 
@@ -143,6 +179,12 @@ class CsvFolder(Source):
     license = "yours"
     native_rate_hz = None
 
+    def __init__(self, max_samples: int | None = None, unit_hint: str = "meta") -> None:
+        # Resampled length bound, checked before any resampling (the gateway ties it to upload size).
+        self.max_samples = max_samples
+        # how a unit fix is spelled in messages: meta.json, ?units= (gateway) or --units (analyze)
+        self.unit_hint = unit_hint
+
     def _files(self, arc: Archive) -> tuple[str, list[str], dict]:
         root = arc.locate(META)
         files = sorted(n for n in arc.names()
@@ -150,6 +192,14 @@ class CsvFolder(Source):
         if not files:
             raise DataError("no .csv files next to meta.json", arc.path)
         return root, files, read_meta(arc, root)
+
+    def test_subjects(self, path: Path | None) -> list[str] | None:
+        """meta.json `test_subjects` as subject ids ("csv:bob"); None when it names none."""
+        if path is None or not Path(path).exists():
+            return None
+        with Archive(path) as arc:
+            held = read_meta(arc, arc.locate(META)).get("test_subjects") or []
+        return [self.subject_id(str(s).strip()) for s in held] or None
 
     def verify(self, path: Path) -> None:
         with Archive(path) as arc:
@@ -167,7 +217,23 @@ class CsvFolder(Source):
             out: list[Recording] = []
             for member, header, body in tables:
                 out += self._recording(arc, member, header, body, meta, names, report)
+            inferred = [m[len(root):] for m, header, _ in tables
+                        if "subject" not in header and m[len(root):] not in meta.get("subjects", {})]
+            if len(inferred) >= MANY_INFERRED_SUBJECTS:
+                report.warnings.append(
+                    f"{META} [subjects]: {len(inferred)} files have no `subject` column and no meta.json "
+                    f"`subjects` entry, so each file is its own subject ({', '.join(inferred[:3])}, ...); if a "
+                    f"person recorded several files, a subject split becomes a per-recording split: name the "
+                    f"subjects with a `subject` column or meta.json \"subjects\": {{\"{inferred[0]}\": \"alice\"}}")
+            subjects = {r.subject for r in out}
+            unknown = [s for s in meta.get("test_subjects", []) if self.subject_id(str(s).strip()) not in subjects]
+            if unknown:
+                raise DataError(f"{unknown} are not subjects of this folder (subjects: "
+                                f"{sorted(s.split(':', 1)[1] for s in subjects)})", arc.label(root + META),
+                                field="test_subjects")
         report.log(self.name)
+        for w in report.warnings:
+            log.warning("%s", w)
         return out, report
 
     def _label_names(self, meta: dict, tables: list, arc: Archive) -> tuple[str, ...]:
@@ -203,7 +269,18 @@ class CsvFolder(Source):
             j = header.index("label")
             labels = np.array([index.get(row[j].strip(), -1) for _, row in body], dtype=np.int64)
         fname = member[len(arc.locate(META)):]
-        return canonical_recordings(
+        rate = _rate(meta, header, body, label)  # structural problems are reported before plausibility
+        resampled = math.ceil(len(body) * RATE_HZ / rate)
+        if self.max_samples is not None and resampled > self.max_samples:
+            raise DataError(f"{len(body)} rows at {rate:.3g} Hz would become {resampled} samples at "
+                            f"{RATE_HZ:g} Hz; the limit is {self.max_samples}", label)
+        warnings = [w.replace(label, fname, 1) for w in
+                    raise_errors(check_signals(x, present, meta.get("units", {})), label, self.unit_hint)]
+        report.warnings += warnings
+        pieces = canonical_recordings(
             x, present, labels, label_names=names,
             subject=self.subject_id(_subject(meta, header, body, label, fname)), domain=self.name,
-            rate_hz=_rate(meta, header, body, label), name=Path(fname).stem, report=report)
+            rate_hz=rate, name=Path(fname).stem, report=report)
+        for rec in pieces:
+            rec.warnings = tuple(warnings)
+        return pieces

@@ -71,7 +71,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.store = SessionStore(settings.sessions_dir)
         app.state.store.clean_incoming()
         app.state.model = ModelGateway(settings, metrics)
-        app.state.runner = SessionRunner(app.state.store, app.state.model, app.state.analysis_config, metrics)
+        app.state.runner = SessionRunner(app.state.store, app.state.model, app.state.analysis_config, metrics,
+                                         settings.session_timeout_s, settings.max_samples)
         recovered = app.state.runner.recover()
         if recovered:
             log.info("re-processing %d unfinished session(s) from %s", recovered, settings.sessions_dir)
@@ -93,8 +94,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> Response:
         backend = await request.app.state.model.health()
-        degraded = settings.use_real_model and (not backend["reachable"] or backend["breaker"]["state"] != "closed")
-        return json_response({"status": "degraded" if degraded else "ok",
+        problem = backend.pop("problem")
+        return json_response({"status": "degraded" if problem else "ok", "reason": problem,
                                "gateway": {"version": __version__, "use_real_model": settings.use_real_model,
                                            "sessions_dir": str(settings.sessions_dir)},
                                "backend": backend})

@@ -35,7 +35,7 @@ class ModelGateway:
         self.metrics = metrics
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s)
         self.client = SidecarClient(settings.model_backend_url, settings.backend_timeout_s,
-                                    settings.health_probe_timeout_s)
+                                    settings.health_probe_timeout_s, settings.model_backend_api_key)
         metrics.set_breaker(self.breaker.state)
 
     async def close(self) -> None:
@@ -80,8 +80,20 @@ class ModelGateway:
             raise BackendFailure("malformed", f"{type(exc).__name__}: {exc}") from None
 
     async def health(self) -> dict:
-        """The backend part of /healthz: URL, reachable, breaker state."""
-        reachable = await self.client.healthy() if self.settings.use_real_model else None
+        """The backend part of /healthz: URL, reachable, credentials, breaker state, and `problem`
+        (why the gateway is degraded, None when it is not)."""
+        real = self.settings.use_real_model
+        reachable = await self.client.healthy() if real else None
+        refused = await self.client.credentials_problem() if real and reachable else None
         self.metrics.set_breaker(self.breaker.state)
-        return {"url": self.settings.model_backend_url, "use_real_model": self.settings.use_real_model,
-                "reachable": reachable, "breaker": self.breaker.snapshot()}
+        breaker = self.breaker.snapshot()
+        problem = None
+        if real and not reachable:
+            problem = f"model backend {self.settings.model_backend_url} is not answering /healthz"
+        elif refused:
+            problem = refused
+        elif real and breaker["state"] != "closed":
+            problem = f"circuit breaker is {breaker['state']} after {breaker['consecutive_failures']} failures"
+        return {"url": self.settings.model_backend_url, "use_real_model": real, "reachable": reachable,
+                "credentials_accepted": (refused is None) if real and reachable else None,
+                "sends_api_key": self.client.sends_key, "breaker": breaker, "problem": problem}

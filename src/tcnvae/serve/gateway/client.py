@@ -1,8 +1,9 @@
 """The model sidecar over HTTP (`POST /infer`, `POST /infer/batch`, `GET /healthz`).
 
 Every way the sidecar can fail is turned into `BackendFailure(reason)` (timeout, connect,
-status_5xx, malformed); a 4xx about the input becomes `BackendRejected` so the gateway can
-pass it on. Answers are checked with `analysis.check_outputs` before anyone trusts them.
+status_5xx, malformed, unauthorized); a 4xx about the input becomes `BackendRejected` so the
+gateway can pass it on. A 401/403 is about the gateway's own credentials
+(`MODEL_BACKEND_API_KEY`, sent as `X-API-Key`), never the client's input: it is a failure. Answers are checked with `analysis.check_outputs` before anyone trusts them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import numpy as np
 
 from tcnvae.analysis.outputs import MalformedOutputs, check_outputs
 
-REASONS = ("timeout", "connect", "status_5xx", "malformed", "breaker_open", "disabled")
+REASONS = ("timeout", "connect", "status_5xx", "malformed", "unauthorized", "breaker_open", "disabled")
+AUTH_STATUSES = (401, 403)
 
 
 class BackendFailure(Exception):
@@ -33,10 +35,13 @@ class BackendRejected(Exception):
 
 
 class SidecarClient:
-    def __init__(self, base_url: str, timeout_s: float, probe_timeout_s: float = 0.5) -> None:
+    def __init__(self, base_url: str, timeout_s: float, probe_timeout_s: float = 0.5,
+                 api_key: str | None = None) -> None:
         self.base_url = base_url
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
+        headers = {"X-API-Key": api_key} if api_key else {}
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, headers=headers)
         self._probe_timeout = probe_timeout_s
+        self.sends_key = bool(api_key)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -48,6 +53,8 @@ class SidecarClient:
             raise BackendFailure("timeout", f"{path}: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
             raise BackendFailure("connect", f"{path}: {type(exc).__name__}: {exc}") from None
+        if resp.status_code in AUTH_STATUSES:
+            raise BackendFailure("unauthorized", f"{path}: HTTP {resp.status_code}: {_detail(resp)}")
         if 400 <= resp.status_code < 500 and resp.status_code not in (404, 405, 408, 429):
             raise BackendRejected(resp.status_code, _detail(resp))
         if resp.status_code != 200:
@@ -74,6 +81,22 @@ class SidecarClient:
         except httpx.HTTPError:
             return False
         return resp.status_code == 200
+
+    async def credentials_problem(self) -> str | None:
+        """Why the sidecar refuses the gateway's credentials, or None (also when unreachable).
+
+        An empty POST /infer is refused by the sidecar's key check (401) before anything else
+        is read; with an accepted key it is a 415 that touches no model.
+        """
+        try:
+            resp = await self._http.post("/infer", content=b"", timeout=self._probe_timeout)
+        except httpx.HTTPError:
+            return None
+        if resp.status_code not in AUTH_STATUSES:
+            return None
+        sent = "the key in MODEL_BACKEND_API_KEY" if self.sends_key else "no key (MODEL_BACKEND_API_KEY is unset)"
+        return f"the model backend refuses the gateway's credentials: sent {sent}, got {resp.status_code} " \
+               f"{_detail(resp)}"
 
     async def labels(self) -> tuple[str, ...]:
         """The activity labels of the sidecar's model, from /healthz or /status (empty if unknown)."""

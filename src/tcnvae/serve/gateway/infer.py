@@ -33,7 +33,7 @@ def source_headers(answer: Answer) -> dict[str, str]:
 @router.post("/infer", summary="one 100x9 window -> latent [64] + motif scores [12] (seed contract)")
 async def infer(request: Request) -> Response:
     require_json(request)
-    doc = parse_json(await read_body(request, MAX_INFER_BYTES))
+    doc = parse_json(await read_body(request, MAX_INFER_BYTES, request.app.state.settings.body_timeout_s))
     x = windows_from([field(doc, "x")], 1, what="x")
     validate_windows(x, channel_limits())  # ContractError -> 422 naming sample and channel
     answer = await request.app.state.model.infer(x, single=True)

@@ -1,7 +1,8 @@
 """Gateway configuration from the environment, as EdgeInfer reads it; unsafe values are refused.
 
-EdgeInfer's names are kept (`USE_REAL_MODEL`, `MODEL_BACKEND_URL`, `SESSIONS_DIR`, `API_KEY`);
-the gateway's own knobs are prefixed `GATEWAY_` (e.g. `GATEWAY_BACKEND_TIMEOUT_S`).
+EdgeInfer's names are kept (`USE_REAL_MODEL`, `MODEL_BACKEND_URL`, `MODEL_BACKEND_API_KEY`,
+`SESSIONS_DIR`, `API_KEY`); the gateway's own knobs are prefixed `GATEWAY_` (e.g.
+`GATEWAY_BACKEND_TIMEOUT_S`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class GatewaySettings(BaseSettings):
 
     use_real_model: bool = _env("USE_REAL_MODEL", True)
     model_backend_url: str = _env("MODEL_BACKEND_URL", "http://127.0.0.1:9000")
+    model_backend_api_key: str | None = _env("MODEL_BACKEND_API_KEY", None, repr=False)
     sessions_dir: Path = _env("SESSIONS_DIR", Path("sessions"))
     api_key: str | None = _env("API_KEY", None, repr=False)
 
@@ -46,6 +48,10 @@ class GatewaySettings(BaseSettings):
     smooth_windows: int = Field(5, ge=1, le=101)
     min_dwell_s: float = Field(2.0, ge=0, le=3600)
     confidence_threshold: float = Field(0.5, ge=0, le=1)
+    session_timeout_s: float = Field(300.0, gt=0, le=24 * 3600)
+    max_samples: int = Field(2_160_000, ge=WINDOW, le=100_000_000)  # 6 h at 100 Hz
+    header_timeout_s: float = Field(10.0, gt=0, le=600)
+    body_timeout_s: float = Field(120.0, gt=0, le=3600)
 
     @field_validator("model_backend_url")
     @classmethod
@@ -56,6 +62,13 @@ class GatewaySettings(BaseSettings):
         if parts.username or parts.password:
             raise ValueError("MODEL_BACKEND_URL must not carry credentials")
         return v.rstrip("/")
+
+    @field_validator("model_backend_api_key")
+    @classmethod
+    def _backend_key(cls, v: str | None) -> str | None:
+        if v is not None and (not v or not v.isprintable()):
+            raise ValueError("MODEL_BACKEND_API_KEY must be printable characters (or unset)")
+        return v
 
     @field_validator("api_key")
     @classmethod

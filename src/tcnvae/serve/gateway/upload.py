@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 
 from tcnvae.analysis.errors import AnalysisInputError
 from tcnvae.analysis.recording_io import RecordingMeta, parse_units
+from tcnvae.serve.http.body import body_timeout, stream_with_deadline
 from tcnvae.serve.http.errors import ApiError
 
 CSV_TYPES = ("text/csv", "text/plain", "application/csv")
@@ -28,11 +30,11 @@ def check_declared_size(request: Request, max_bytes: int) -> None:
         raise ApiError(413, f"upload of {int(declared)} bytes exceeds the limit of {max_bytes} bytes")
 
 
-async def stream_body(request: Request, dest: Path, max_bytes: int) -> None:
-    """Write the raw body to dest, refusing (413) as soon as it passes max_bytes."""
+async def stream_body(request: Request, dest: Path, max_bytes: int, timeout_s: float) -> None:
+    """Write the raw body to dest, refusing (413) as soon as it passes max_bytes, 408 after timeout_s."""
     size = 0
     with open(dest, "wb") as fh:
-        async for chunk in request.stream():
+        async for chunk in stream_with_deadline(request, timeout_s):
             size += len(chunk)
             if size > max_bytes:
                 raise ApiError(413, f"upload exceeds the limit of {max_bytes} bytes")
@@ -41,9 +43,13 @@ async def stream_body(request: Request, dest: Path, max_bytes: int) -> None:
         raise ApiError(400, "empty upload: send the recording as the body or as the multipart field 'file'")
 
 
-async def copy_form_file(request: Request, dest: Path, max_bytes: int) -> tuple[str | None, dict]:
+async def copy_form_file(request: Request, dest: Path, max_bytes: int,
+                         timeout_s: float) -> tuple[str | None, dict]:
     """The multipart field `file` -> dest; returns (its filename, the other form fields)."""
-    form = await request.form()
+    try:
+        form = await asyncio.wait_for(request.form(), timeout_s)
+    except TimeoutError:
+        raise body_timeout(timeout_s) from None
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise ApiError(422, "multipart upload needs a file field named 'file'")

@@ -1,5 +1,10 @@
 """Fast request parsing: bounded body read, JSON via orjson, numbers via numpy, no per-element Python.
 
+The body is read under a size limit (413) and a deadline (408, `Connection: close`): uvicorn
+has no body-read timeout, so a client that sends headers and half a body would otherwise hold
+its request open for ever. A client that goes away mid-body is `ClientDisconnect`, answered
+499 by `errors.install_error_handlers` (logged as a disconnect, never as a 500).
+
 JSON has no NaN or Infinity literal, but Python's json module writes and reads them; a
 body orjson refuses is retried with the standard parser so that such values reach the
 contract check and get a 422 naming the window, sample and channel, not a parse error.
@@ -7,7 +12,9 @@ contract check and get a 422 naming the window, sample and channel, not a parse 
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -20,22 +27,44 @@ from tcnvae.serve.http.errors import ApiError
 JSON_TYPES = ("application/json",)
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, refused with 413 beyond max_bytes (by Content-Length, then while streaming)."""
+DEFAULT_BODY_TIMEOUT_S = 30.0
+
+
+def body_timeout(seconds: float) -> ApiError:
+    return ApiError(408, f"request body not received within {seconds:g} s", {"Connection": "close"})
+
+
+async def read_body(request: Request, max_bytes: int, timeout_s: float = DEFAULT_BODY_TIMEOUT_S) -> bytes:
+    """The request body, refused with 413 beyond max_bytes (by Content-Length, then while
+    streaming) and with 408 when it has not fully arrived within timeout_s."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
             raise ApiError(400, f"malformed Content-Length {declared!r}")
         if int(declared) > max_bytes:
             raise ApiError(413, f"body of {int(declared)} bytes exceeds the limit of {max_bytes} bytes")
-        return await request.body()
     chunks, size = [], 0
-    async for chunk in request.stream():
+    async for chunk in stream_with_deadline(request, timeout_s):
         size += len(chunk)
         if size > max_bytes:
             raise ApiError(413, f"body exceeds the limit of {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def stream_with_deadline(request: Request, timeout_s: float) -> AsyncIterator[bytes]:
+    """request.stream(), raising a 408 ApiError once timeout_s has passed since the first read."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout_at(deadline):
+                chunk = await stream.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise body_timeout(timeout_s) from None
+        yield chunk
 
 
 def require_json(request: Request) -> None:

@@ -11,12 +11,14 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from tcnvae.contract import ContractError
 from tcnvae.runtime.errors import InferenceTimeout, Overloaded, ShuttingDown
 
 log = logging.getLogger(__name__)
+CLIENT_CLOSED = 499  # nginx's "client closed request": nobody receives it, metrics record it
 
 
 class ApiError(Exception):
@@ -65,7 +67,12 @@ def install_error_handlers(app: FastAPI) -> None:
         err = to_api_error(exc)
         return json_error(err.status, err.message, err.headers)
 
+    async def disconnected(req: Request, _exc: ClientDisconnect) -> Response:
+        log.info("client disconnected before sending all of %s %s", req.method, req.url.path)
+        return json_error(CLIENT_CLOSED, "client closed the connection before the request was complete")
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(ClientDisconnect, disconnected)
     for cls in (ContractError, Overloaded, ShuttingDown, InferenceTimeout):
         app.add_exception_handler(cls, mapped_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

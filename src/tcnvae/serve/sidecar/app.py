@@ -1,7 +1,8 @@
 """The inference sidecar's app factory: it only assembles; the model loads in `lifespan`.
 
 Start-up order: open the release through Registry.open (checksums verified, a tampered
-release raises), build the engine (ONNX graph parity-checked against PyTorch), warm it up,
+release raises), build the engine (the ONNX graph checked against the release's stored reference
+outputs, and against PyTorch too when torch is installed: Engine.check_parity), warm it up,
 start the micro-batcher, and only then report ready. On shutdown the server stops taking
 requests (uvicorn), /healthz turns 503, and the batcher finishes everything queued.
 """

@@ -50,6 +50,8 @@ async def status(request: Request) -> Response:
             "rejected": stats.rejected, "timeouts": stats.timeouts,
             "mean_batch": round(sum(stats.batch_sizes) / len(stats.batch_sizes), 2) if stats.batch_sizes else 0.0},
         "auth": state.auth.enabled, "limits_checked": s.check_limits,
+        # max abs diff of each start-up check that ran ("reference": stored outputs, "torch": live PyTorch)
+        "startup_parity": dict(engine.parity) if engine else None,
     }
     return Response(orjson.dumps(body), media_type="application/json")
 

@@ -29,7 +29,7 @@ async def infer(request: Request) -> Response:
     engine, batcher = state.parts()
     with batcher.arriving():
         require_json(request)
-        doc = parse_json(await read_body(request, state.settings.max_body_bytes))
+        doc = parse_json(await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout_s))
         x = as_number_array(field(doc, "x"), "x")
         if x.ndim != 2:
             raise ApiError(422, f"x must be one window [{WINDOW}][{N_CHANNELS}] (samples x channels), "
@@ -52,7 +52,7 @@ async def infer_batch(request: Request) -> Response:
     engine, batcher = state.parts()
     with batcher.arriving():
         require_json(request)
-        doc = parse_json(await read_body(request, state.settings.max_body_bytes))
+        doc = parse_json(await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout_s))
         x = engine.validate(windows_from(field(doc, "windows"), state.settings.max_windows))
     out = await batcher.submit(x, state.settings.request_timeout_s)
     labels = engine.labels

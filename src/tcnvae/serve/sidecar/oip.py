@@ -92,7 +92,7 @@ async def model_infer(request: Request, model: str, version: str | None = None) 
     batcher = state.batcher
     with batcher.arriving():
         _check_body_type(request)
-        body = await read_body(request, state.settings.max_body_bytes)
+        body = await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout_s)
         doc, binary = split_body(body, request.headers.get(HEADER))
         req = decode_request(doc, binary, state.settings.max_windows)
         x = engine.validate(req.x)

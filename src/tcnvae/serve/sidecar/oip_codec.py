@@ -45,7 +45,26 @@ def split_body(body: bytes, header_length: str | None) -> tuple[dict, bytes]:
     return doc, rest
 
 
+def parameters(obj: dict, where: str) -> dict:
+    """An OIP `parameters` member: absent/null -> {}, an object -> itself, else a 400 naming it."""
+    params = obj.get("parameters")
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ApiError(400, f"{where}.parameters must be a JSON object, got {type(params).__name__} "
+                            f"{orjson.dumps(params)[:60].decode(errors='replace')}")
+    return params
+
+
+def _flag(params: dict, key: str, where: str, default: bool) -> bool:
+    value = params.get(key, default)
+    if not isinstance(value, bool):
+        raise ApiError(400, f"{where}.parameters.{key} must be true or false, got {value!r}"[:200])
+    return value
+
+
 def decode_request(doc: dict, binary: bytes, max_windows: int) -> OipRequest:
+    parameters(doc, "request")  # checked even though no request parameter changes the answer
     inputs = doc.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
         raise ApiError(400, f"expected exactly one input named {INPUT_NAME!r}")
@@ -68,10 +87,10 @@ def _input_tensor(spec: dict, binary: bytes, max_windows: int) -> np.ndarray:
     if shape[0] > max_windows:
         raise ApiError(413, f"input {INPUT_NAME!r} holds {shape[0]} windows; the limit is {max_windows}")
     size = shape[0] * WINDOW * N_CHANNELS
-    params = spec.get("parameters") or {}
+    params = parameters(spec, f"input {INPUT_NAME!r}")
     if "binary_data_size" in params:
         nbytes = params["binary_data_size"]
-        if nbytes != size * 4 or len(binary) != nbytes:
+        if type(nbytes) is not int or nbytes != size * 4 or len(binary) != nbytes:
             raise ApiError(400, f"binary_data_size {nbytes} does not match shape {shape} as FP32 "
                                 f"({size * 4} bytes; {len(binary)} bytes follow the header)")
         return np.frombuffer(binary, dtype="<f4").astype(np.float32).reshape(shape)
@@ -84,7 +103,7 @@ def _input_tensor(spec: dict, binary: bytes, max_windows: int) -> np.ndarray:
 
 
 def _requested_outputs(doc: dict) -> dict[str, bool]:
-    default_binary = bool((doc.get("parameters") or {}).get("binary_data_output", False))
+    default_binary = _flag(parameters(doc, "request"), "binary_data_output", "request", False)
     outputs = doc.get("outputs")
     if outputs is None:
         return {name: default_binary for name in OUTPUT_NAMES}
@@ -93,9 +112,10 @@ def _requested_outputs(doc: dict) -> dict[str, bool]:
     wanted: dict[str, bool] = {}
     for out in outputs:
         name = out.get("name") if isinstance(out, dict) else None
-        if name not in OUTPUT_NAMES:
-            raise ApiError(400, f"unknown output {name!r}; the model has {one_of(OUTPUT_NAMES, 'and')}")
-        wanted[name] = bool((out.get("parameters") or {}).get("binary_data", default_binary))
+        if not isinstance(name, str) or name not in OUTPUT_NAMES:
+            raise ApiError(400, f"unknown output {name!r}"[:120] + f"; the model has {one_of(OUTPUT_NAMES, 'and')}")
+        where = f"output {name!r}"
+        wanted[name] = _flag(parameters(out, where), "binary_data", where, default_binary)
     return wanted
 
 

@@ -44,6 +44,8 @@ class ServeSettings(BaseSettings):
     max_windows: int = Field(256, ge=1, le=4096, description="windows per /infer/batch or /v2 request")
     max_body_bytes: int = Field(8 << 20, ge=64 << 10, le=256 << 20)
     request_timeout_s: float = Field(10.0, gt=0.0, le=300.0)
+    header_timeout_s: float = Field(10.0, gt=0.0, le=600.0, description="deadline for a request's headers")
+    body_timeout_s: float = Field(30.0, gt=0.0, le=600.0, description="deadline for a request's body")
     drain_timeout_s: float = Field(30.0, ge=0.0, le=600.0)
     check_limits: bool = True
     limits: tuple[float, ...] | None = Field(None, description="per-channel |value| limits in SI units; "

@@ -43,7 +43,12 @@ def _worker(settings: ServeSettings, uvicorn_kwargs: dict[str, Any], sock: socke
     os.setpgrp()
     from tcnvae.serve.sidecar.app import create_app
 
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), **uvicorn_kwargs))
+    from tcnvae.serve.http.server import uvicorn_config
+
+    # The protocol class with the header deadline is built here: a class made at run time
+    # cannot be pickled to a spawned worker, the settings can.
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings.host, settings.port,
+                                           settings.header_timeout_s, **uvicorn_kwargs))
     server.run(sockets=[sock])
     sys.exit(0 if server.started else STARTUP_FAILURE)
 

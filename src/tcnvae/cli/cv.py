@@ -1,0 +1,74 @@
+"""`tcnvae cv --data NAME --folds K [--config FILE] [--out DIR]`: subject-wise cross-validation.
+
+K models, each tested on the subjects of its fold; prints a per-fold table and mean ± sd, and
+writes cv.json, confusion_matrix_cv.png and one run directory per fold.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from tcnvae.model.presets import PRESETS
+from tcnvae.train.config import build_config
+from tcnvae.train.cv import cross_validate
+
+
+def register(sub) -> None:
+    p = sub.add_parser("cv", help="subject-wise k-fold cross-validation (K = number of subjects: leave-one-subject-out)")
+    p.add_argument("--data", default=None, help="dataset name(s), comma-separated (default: watch)")
+    p.add_argument("--folds", type=int, required=True, metavar="K", help="number of subject folds")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default: runs/cv-NAME-kK)")
+    p.add_argument("--config", type=Path, default=None, help="JSON training config (keys of TrainConfig)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model size (default: deep_bn_micro_lags)")
+    p.add_argument("--classes", default=None, help="comma-separated subset of labels to keep")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None, help="training seed of every fold's model")
+    p.add_argument("--fold-seed", type=int, default=0, help="shuffles which subjects share a fold (default: 0)")
+    p.add_argument("--val-subjects", type=float, default=None, metavar="N|SHARE",
+                   help="training subjects held out for early stopping in each fold (0: refit)")
+    p.add_argument("--max-train-windows", type=int, default=None, help="subsample each fold's training windows")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    val = args.val_subjects
+    val = int(val) if val is not None and float(val).is_integer() else val
+    cfg = build_config(args.config, data=args.data, preset=args.preset, classes=args.classes, epochs=args.epochs,
+                       batch_size=args.batch_size, seed=args.seed, threads=args.threads, val_subjects=val,
+                       max_train_windows=args.max_train_windows)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = args.out or Path("runs") / f"cv-{'+'.join(cfg.data)}-k{args.folds}"
+
+    def on_epoch(row: dict) -> None:
+        score = f"val macro-F1 {row['val_macro_f1']:.4f}" if "val_macro_f1" in row else "refit"
+        tqdm.write(f"  epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {score}  {row['seconds']:.0f}s")
+
+    def on_fold(row: dict) -> None:
+        tqdm.write(f"fold {row['fold']}: accuracy {row['accuracy']:.4f}  macro-F1 {row['macro_f1']:.4f}  "
+                   f"({row['n_windows']} windows of {', '.join(row['test_subjects'])})")
+
+    doc = cross_validate(cfg, args.folds, out, args.fold_seed, args.data_dir, on_fold, on_epoch)
+    print(format_table(doc))
+    print(f"wrote {out / 'cv.json'} and {out / 'confusion_matrix_cv.png'}")
+    return 0
+
+
+def format_table(doc: dict) -> str:
+    """The per-fold Markdown table with its mean ± sd row (also what BENCHMARKS.md shows)."""
+    s = doc["summary"]
+    lines = ["| fold | test subjects | windows | accuracy | macro-F1 |", "|---|---|---:|---:|---:|"]
+    for f in doc["folds"]:
+        subjects = ", ".join(x.split(":", 1)[-1] for x in f["test_subjects"])
+        lines.append(f"| {f['fold']} | {subjects} | {f['n_windows']} | {f['accuracy']:.3f} | {f['macro_f1']:.3f} |")
+    lines.append(f"| **mean ± sd** | {s['k']} folds | {s['n_windows']} | {s['accuracy_mean']:.3f} ± "
+                 f"{s['accuracy_sd']:.3f} | {s['macro_f1_mean']:.3f} ± {s['macro_f1_sd']:.3f} |")
+    lines.append(f"| pooled (summed confusion) | | | {s['pooled_accuracy']:.3f} | {s['pooled_macro_f1']:.3f} |")
+    return "\n".join(lines)
