@@ -118,7 +118,7 @@ def plot_curves(history_path: Path, path: Path) -> None:
     names = {"loss": "total loss", "ce": "activity cross-entropy", "recon": "reconstruction MSE",
              "kl": "KL divergence (per window)"}
     for key, name in names.items():
-        if key in rows[0]:
+        if key in rows[0] and any(r[key] > 0 for r in rows):  # a motif-only model has ce = 0
             a.plot(ep, [r[key] for r in rows], label=name)
     a.set_yscale("log")
     a.set_xlabel("epoch")
@@ -129,12 +129,16 @@ def plot_curves(history_path: Path, path: Path) -> None:
         b.plot(ep, [r["val_macro_f1"] for r in rows], label="validation macro-F1")
         b.plot(ep, [r["val_accuracy"] for r in rows], label="validation accuracy")
         b.set_title("held-out training subjects")
+    elif "val_loss" in rows[0]:  # motif-only: nothing labelled to score
+        b.plot(ep, [r["val_loss"] for r in rows], label="validation loss (recon + beta KL)")
+        b.set_title("held-out training subjects")
     else:  # a refit has no validation subjects
         b.plot(ep, [r.get("train_accuracy", float("nan")) for r in rows], label="training accuracy (augmented)")
         b.set_title("refit: no validation subjects")
     b.set_xlabel("epoch")
-    b.set_ylabel("score (0 to 1)")
-    b.set_ylim(0, 1)
+    if "val_loss" not in rows[0]:
+        b.set_ylabel("score (0 to 1)")
+        b.set_ylim(0, 1)
     b.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

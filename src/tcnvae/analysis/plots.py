@@ -25,13 +25,14 @@ def _band_colors(labels: list[str]) -> dict[str, tuple]:
     return colors
 
 
-def _draw_bands(ax, segs: list[dict] | None, title: str) -> None:
+def _draw_bands(ax, segs: list[dict] | None, title: str,
+                empty: str = "no activity (stub answers: the model was unavailable)") -> None:
     ax.set_yticks([])
     ax.set_xlabel("time (s)", fontsize=8)
     ax.tick_params(axis="x", labelsize=7)
     ax.set_title(title, fontsize=9, loc="left")
     if not segs:
-        ax.text(0.5, 0.5, "no activity (stub answers: the model was unavailable)",
+        ax.text(0.5, 0.5, empty,
                 ha="center", va="center", transform=ax.transAxes, fontsize=9)
         return
     colors = _band_colors([s["label"] for s in segs])
@@ -55,7 +56,11 @@ def ethogram_figure(results: dict) -> Figure:
     gs = fig.add_gridspec(2, 2, height_ratios=[1, 2.2], width_ratios=[1, 0.015], hspace=0.95, wspace=0.02)
     ax_top, ax_heat = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[1, 0])
     source = results["source"]
-    _draw_bands(ax_top, results["ethogram"]["activity"], f"activity ethogram ({source})")
+    if results["ethogram"]["activity"] is None and source == "model" and results["ethogram"].get("motifs"):
+        # A motif-only model (trained without labels): the bands are the top motif over time.
+        _draw_bands(ax_top, results["ethogram"]["motifs"], "motif ethogram (motif-only model: no activity head)")
+    else:
+        _draw_bands(ax_top, results["ethogram"]["activity"], f"activity ethogram ({source})")
     ax_top.set_xlim(0, float(t1[-1]))
     image = ax_heat.imshow(scores, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
                            extent=(float(t0[0]), float(t1[-1]), scores.shape[0] - 0.5, -0.5))

@@ -18,11 +18,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from tcnvae.analysis.errors import AnalysisInputError
 from tcnvae.contract import CHANNELS, MAX_INPUT_RATE_HZ, MIN_INPUT_RATE_HZ, RATE_HZ, WINDOW
 from tcnvae.data.errors import DataError
 from tcnvae.data.recording import Recording
-from tcnvae.data.sources.csv_folder import UNIT_SCALE, CsvFolder
+from tcnvae.data.sources.csv_folder import UNIT_SCALE, CsvFolder, read_native
 from tcnvae.errors import TcnvaeError, one_of, units_in_words
 
 CSV_NAME = "recording.csv"
@@ -201,3 +203,35 @@ def _single(pieces: list[Recording], name: str, shown: str) -> Recording:
             f"at least one window of {WINDOW} samples ({WINDOW / RATE_HZ:g} s) is needed")
     rec.name = name
     return rec
+
+
+@dataclass(frozen=True)
+class NativeRows:
+    """A recording as its file has it (own rate, channels and units): what a stream replays."""
+
+    rate_hz: float
+    channels: tuple[str, ...]
+    units: dict[str, str]
+    rows: np.ndarray  # float64 [T, len(channels)], NaN where a sample is missing
+
+
+def read_native_rows(path: Path, meta: RecordingMeta | None = None) -> NativeRows:
+    """A CSV or JSON recording file, unconverted and not resampled; AnalysisInputError if unusable."""
+    path, meta = Path(path), meta or RecordingMeta()
+    if not path.is_file():
+        raise AnalysisInputError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise AnalysisInputError(f"{path}: cannot read: {exc}") from exc
+    if path.suffix.lower() == ".json":
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise AnalysisInputError(f"{path}: invalid JSON: {exc}") from exc
+        text, meta = json_to_csv(payload)
+    try:
+        channels, rows, rate = read_native(text, path.name, meta.to_meta_json())
+    except (DataError, TcnvaeError) as exc:
+        raise AnalysisInputError(str(exc)) from exc
+    return NativeRows(rate, tuple(channels), dict(meta.units), rows)

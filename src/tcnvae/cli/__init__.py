@@ -21,7 +21,7 @@ from tcnvae.errors import TcnvaeError
 from tcnvae.extras import MissingExtra, extra_for
 
 VERBS = ("data", "train", "cv", "evaluate", "release", "registry", "export", "serve",
-         "gateway", "analyze", "adapt", "legacy", "quickstart")
+         "gateway", "analyze", "stream", "adapt", "legacy", "quickstart")
 
 
 def build_parser(verbs: tuple[str, ...] = VERBS) -> argparse.ArgumentParser:

@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--val-subjects", type=_count_or_share, default=None, metavar="N|SHARE",
                    help="training subjects held out for early stopping: a count, a share (0.15), "
                         f"or 0 to refit on all of them for the full epoch budget (default: {TrainConfig.val_subjects})")
+    p.add_argument("--unlabelled", action="store_true", default=None,
+                   help="also train on the windows of unlabelled stretches (VAE + motifs; default: labelled "
+                        "windows only; a dataset without any label always gives a motif-only model)")
     p.add_argument("--test-subjects", default=None, metavar="A,B,...",
                    help="subjects held out for testing (as `tcnvae data inspect` lists them; overrides a "
                         "dataset's official split; default: the official split or meta.json test_subjects)")
@@ -50,7 +53,8 @@ def _count_or_share(text: str) -> int | float:
 def run(args: argparse.Namespace) -> int:
     cfg = build_config(args.config, data=args.data, preset=args.preset, classes=args.classes, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
-                       val_subjects=args.val_subjects, test_subjects=args.test_subjects)
+                       val_subjects=args.val_subjects, test_subjects=args.test_subjects,
+                       unlabelled=args.unlabelled)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     bar = tqdm(total=None, unit="batch", dynamic_ncols=True, disable=None)
@@ -63,10 +67,16 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     def on_epoch(row: dict) -> None:
-        validated = "val_macro_f1" in row  # a refit has no validation subjects
-        held_out = (f"val macro-F1 {row['val_macro_f1']:.4f}  val acc {row['val_accuracy']:.4f}  "
-                    f"active units {row['active_units']}" if validated
-                    else f"train acc {row['train_accuracy']:.4f}  (refit: no validation subjects)")
+        validated = "val_macro_f1" in row or "val_loss" in row  # a refit has no validation subjects
+        if "val_macro_f1" in row:
+            held_out = (f"val macro-F1 {row['val_macro_f1']:.4f}  val acc {row['val_accuracy']:.4f}  "
+                        f"active units {row['active_units']}")
+        elif validated:  # nothing labelled to score (a motif-only model)
+            held_out = f"val loss {row['val_loss']:.4f}  active units {row['active_units']}"
+        elif "train_accuracy" in row:
+            held_out = f"train acc {row['train_accuracy']:.4f}  (refit: no validation subjects)"
+        else:
+            held_out = "(refit: no validation subjects)"
         tqdm.write(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {held_out}  "
                    f"{row['seconds']:.0f}s{'  *best' if validated and row['best'] else ''}")
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 INPUT_NAME = "x"
 OUTPUT_NAMES = ("latent", "motif_scores", "activity_probs")
+MOTIF_ONLY_OUTPUTS = OUTPUT_NAMES[:2]  # a model trained without labels has no activity head
 STATIC_OPSET = 11  # what the Hailo DFC parses reliably
 DYNAMIC_OPSET = 17  # servers; >= 13 also lets INT8 carry per-channel QDQ
 
@@ -55,17 +56,23 @@ def fold_normalization(encoder: nn.Module) -> nn.Module:
     return folded
 
 
+def output_names(encoder: nn.Module) -> tuple[str, ...]:
+    """The graph outputs of a DeployableEncoder: without an activity head, latent + motif scores."""
+    return OUTPUT_NAMES if getattr(encoder, "activity_head", None) is not None else MOTIF_ONLY_OUTPUTS
+
+
 def export_onnx(encoder: nn.Module, path: Path, dynamic: bool) -> Path:
     """Export a DeployableEncoder to `path`: static [1,100,9] at opset 11, or free batch at opset 17."""
     model = fold_normalization(encoder)
     example = torch.zeros(1, WINDOW, N_CHANNELS)
-    axes = {k: {0: "batch"} for k in (INPUT_NAME, *OUTPUT_NAMES)} if dynamic else None
+    names = output_names(encoder)
+    axes = {k: {0: "batch"} for k in (INPUT_NAME, *names)} if dynamic else None
     with warnings.catch_warnings():
         # The TorchScript exporter's deprecation notice and its Slice-folding notes: we fold
         # constants ourselves and check parity, so these carry no information for the user.
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (example,), str(path), input_names=[INPUT_NAME],
-                          output_names=list(OUTPUT_NAMES), opset_version=DYNAMIC_OPSET if dynamic else STATIC_OPSET,
+                          output_names=list(names), opset_version=DYNAMIC_OPSET if dynamic else STATIC_OPSET,
                           dynamic_axes=axes, do_constant_folding=True, dynamo=False)
     graph = fold_constants(onnx.load(str(path)))
     if not dynamic:

@@ -1,6 +1,13 @@
 """The training loop: AdamW, warm-up + cosine LR, gradient clipping, EMA weights, DANN,
 early stopping on validation macro-F1, best checkpoint, resumable and deterministic.
 
+Unlabelled windows (y = -1) train reconstruction, KL and the domain head; when both kinds are
+present each batch holds at least `labelled_share` labelled windows (cycled), so the activity
+head sees a steady stream of labels however few there are. Validation selects on macro-F1 over
+the labelled validation windows, or, without any (a motif-only model), on the validation loss.
+With `pseudo_weight` > 0 the EMA model's confident predictions on clean unlabelled windows
+also train the activity head on their augmented copies (self-training).
+
 Refit (no validation subjects, `val_subjects=0`): the whole epoch budget runs and the last EMA
 weights are the model; the budget is chosen beforehand on validation subjects.
 
@@ -29,7 +36,7 @@ from tcnvae.model.presets import preset_config
 from tcnvae.model.vae import TCNVAE
 from tcnvae.train.augment import augment
 from tcnvae.train.config import TrainConfig
-from tcnvae.train.losses import active_units, beta_at, total_loss
+from tcnvae.train.losses import active_units, beta_at, kl_free_bits, pseudo_label_loss, total_loss
 from tcnvae.train.prepare import Prepared
 
 log = logging.getLogger(__name__)
@@ -45,7 +52,8 @@ def predict(model: TCNVAE, x_norm: np.ndarray, batch: int = 512) -> tuple[np.nda
     probs, mus = [], []
     for i in range(0, len(x_norm), batch):
         mu, _ = model.encode(torch.from_numpy(x_norm[i:i + batch]))
-        probs.append(torch.softmax(model.activity_head(mu), dim=1).numpy())
+        logits = model.activity_head(mu) if model.activity_head is not None else mu[:, :0]
+        probs.append(torch.softmax(logits, dim=1).numpy())
         mus.append(mu.numpy())
     k, d = model.config.n_classes, model.config.latent_dim
     return (np.concatenate(probs) if probs else np.zeros((0, k)), np.concatenate(mus) if mus else np.zeros((0, d)))
@@ -70,25 +78,43 @@ class Trainer:
         self.refit = len(data.val) == 0
         self.domains = domain_index(data.train.domain)[0] if len(data.domain_names) > 1 else None
         self.class_weight = self._class_weight() if cfg.class_weights else None
-        self.epoch, self.best_f1, self.bad_epochs = 0, -1.0, 0
+        # Pseudo-labels need both an activity head and unlabelled windows to learn from.
+        self.pseudo = (cfg.pseudo_weight > 0 and len(data.label_names) > 0
+                       and bool((~data.train.labelled).any()))
+        self.epoch, self.best_f1, self.bad_epochs = 0, -math.inf, 0
 
     def _class_weight(self) -> torch.Tensor:
-        counts = np.bincount(self.data.train.y, minlength=len(self.data.label_names)).astype(np.float64)
+        y = self.data.train.y
+        counts = np.bincount(y[y >= 0], minlength=len(self.data.label_names)).astype(np.float64)
         w = counts.sum() / np.maximum(counts, 1) / len(counts)
         return torch.tensor(np.sqrt(w), dtype=torch.float32)  # sqrt: tempered, rare transitions still learnable
 
     def _batches(self, epoch: int):
         rng = np.random.default_rng([self.cfg.seed, epoch])
         torch.manual_seed(self.cfg.seed * 100_003 + epoch)
-        order = rng.permutation(len(self.data.train))
+        labelled = self.data.train.labelled
+        if labelled.all() or not labelled.any():
+            order = rng.permutation(len(self.data.train))
+            groups = (np.sort(order[i:i + self.cfg.batch_size]) for i in range(0, len(order) - 1, self.cfg.batch_size))
+        else:
+            groups = mixed_batches(labelled, self.cfg.batch_size, self.steps_per_epoch, self.cfg.labelled_share, rng)
         std = self.data.normalizer.std
-        for i in range(0, len(order) - 1, self.cfg.batch_size):
-            idx = np.sort(order[i:i + self.cfg.batch_size])
-            x = self.data.train.x[idx]
+        for idx in groups:
+            x = clean = self.data.train.x[idx]
             if self.cfg.augment:
                 x = augment(x, rng, self.cfg.aug_scale, self.cfg.aug_jitter, self.cfg.aug_rotate_deg, std)
             d = torch.from_numpy(self.domains[idx]) if self.domains is not None else None
-            yield torch.from_numpy(self.data.normalizer.apply(x)), torch.from_numpy(self.data.train.y[idx]), d
+            teacher_x = torch.from_numpy(self.data.normalizer.apply(clean)) if self.pseudo else None
+            yield torch.from_numpy(self.data.normalizer.apply(x)), torch.from_numpy(self.data.train.y[idx]), d, teacher_x
+
+    def _pseudo_term(self, logits: torch.Tensor, teacher_x: torch.Tensor, unl: torch.Tensor, parts: dict) -> torch.Tensor:
+        """Self-training on unlabelled windows: the EMA teacher's confident answers on the clean
+        window are targets for the student on its augmented copy (mean teacher / FixMatch style)."""
+        with torch.no_grad():
+            probs = torch.softmax(self.ema.activity_head(self.ema.encode(teacher_x[unl])[0]), dim=1)
+        term, share = pseudo_label_loss(logits[unl], probs, self.cfg.pseudo_threshold)
+        parts.update({"pseudo": float(term.detach()), "pseudo_share": share})
+        return self.cfg.pseudo_weight * term
 
     def _update_ema(self, step: int) -> None:
         # Warm-up (as timm's ModelEmaV3): early on the average must not be dominated by the init.
@@ -103,7 +129,7 @@ class Trainer:
         self.model.train()
         sums: dict[str, float] = {}
         n = 0
-        for step, (x, y, d) in enumerate(self._batches(epoch)):
+        for step, (x, y, d, teacher_x) in enumerate(self._batches(epoch)):
             progress = (epoch * self.steps_per_epoch + step) / (self.cfg.epochs * self.steps_per_epoch)
             self.model.grl.strength = dann_strength(progress)
             weights = {"recon": self.cfg.recon_weight, "cls": self.cfg.cls_weight, "domain": self.cfg.domain_weight,
@@ -111,10 +137,14 @@ class Trainer:
             out = self.model(x, recon_count=max(1, int(len(x) * self.cfg.recon_fraction)))
             loss, parts = total_loss(out, x[:out["recon"].shape[0]], y, d, weights, self.cfg.label_smoothing, self.class_weight,
                                      self.cfg.free_bits)
+            if teacher_x is not None and bool((y < 0).any()):
+                loss = loss + self._pseudo_term(out["logits"], teacher_x, y < 0, parts)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             parts["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip))
-            parts["train_accuracy"] = float((out["logits"].argmax(1) == y).float().mean())  # augmented batches
+            lab = y >= 0
+            if bool(lab.any()):  # augmented batches, labelled windows
+                parts["train_accuracy"] = float((out["logits"][lab].argmax(1) == y[lab]).float().mean())
             self.opt.step()
             self.sched.step()
             self._update_ema(epoch * self.steps_per_epoch + step)
@@ -128,11 +158,27 @@ class Trainer:
         if self.refit:
             return {}
         probs, mu = predict(self.ema, self.x_val)
-        pred = probs.argmax(1)
-        y = self.data.val.y
-        return {"val_macro_f1": float(f1_score(y, pred, average="macro")) if len(y) else 0.0,
-                "val_accuracy": float((pred == y).mean()) if len(y) else 0.0,
-                "active_units": active_units(torch.from_numpy(mu)) if len(mu) > 1 else 0}
+        lab = self.data.val.labelled
+        row = {"active_units": active_units(torch.from_numpy(mu)) if len(mu) > 1 else 0}
+        if probs.shape[1] and lab.any():
+            pred, y = probs[lab].argmax(1), self.data.val.y[lab]
+            row.update({"val_macro_f1": float(f1_score(y, pred, average="macro")),
+                        "val_accuracy": float((pred == y).mean())})
+        else:  # nothing labelled to score: select on the VAE's own validation loss
+            row["val_loss"] = self._val_loss()
+        return row
+
+    @torch.no_grad()
+    def _val_loss(self, batch: int = 512) -> float:
+        """Reconstruction MSE + beta * KL (per window, free bits) of the EMA model on validation windows."""
+        self.ema.eval()
+        total = 0.0
+        for i in range(0, len(self.x_val), batch):
+            x = torch.from_numpy(self.x_val[i:i + batch])
+            mu, logvar = self.ema.encode(x)
+            recon = float(((self.ema.decode(mu, x.shape[1]) - x) ** 2).mean())
+            total += len(x) * (recon + self.cfg.beta * float(kl_free_bits(mu, logvar, self.cfg.free_bits)))
+        return total / max(len(self.x_val), 1)
 
     def _save_state(self) -> None:
         state = {"model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
@@ -160,7 +206,8 @@ class Trainer:
         return True
 
     def fit(self, on_epoch: Callable[[dict], None] | None = None, stop_after: int | None = None) -> float:
-        """Train until the epoch budget or early stopping; returns the best validation macro-F1.
+        """Train until the epoch budget or early stopping; returns the best validation macro-F1
+        (minus the validation loss when no validation window is labelled).
 
         `stop_after` ends this call after that many epochs (as an interruption would); the run
         continues with `load_state()` + `fit()` exactly as if it had not stopped."""
@@ -177,9 +224,10 @@ class Trainer:
             if self.refit:  # nothing to select on: the latest weights are the model
                 row["best"] = True
                 save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, "refit": True})
-            elif row["val_macro_f1"] > self.best_f1:
-                self.best_f1, self.bad_epochs, row["best"] = row["val_macro_f1"], 0, True
-                save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, "val_macro_f1": self.best_f1})
+            elif _score(row) > self.best_f1:
+                self.best_f1, self.bad_epochs, row["best"] = _score(row), 0, True
+                key = "val_macro_f1" if "val_macro_f1" in row else "val_loss"
+                save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, key: row[key]})
             else:
                 self.bad_epochs, row["best"] = self.bad_epochs + 1, False
             with open(self.run_dir / HISTORY_FILE, "a") as f:
@@ -187,3 +235,29 @@ class Trainer:
             self._save_state()
             (on_epoch or (lambda _r: None))(row)
         return self.best_f1
+
+
+def _score(row: dict) -> float:
+    """What early stopping maximizes: validation macro-F1, else minus the validation loss."""
+    return row["val_macro_f1"] if "val_macro_f1" in row else -row["val_loss"]
+
+
+def mixed_batches(labelled: np.ndarray, batch_size: int, steps: int, share: float,
+                  rng: np.random.Generator):
+    """Index batches that each hold max(share, natural share) labelled windows, the rest unlabelled.
+
+    Each kind is drawn from its own permutation, repeated when it runs out: with 5 % labels the
+    labelled windows are seen several times an epoch, the unlabelled ones about once.
+    """
+    lab, unl = np.flatnonzero(labelled), np.flatnonzero(~labelled)
+    k = min(batch_size - 1, max(1, round(batch_size * max(share, len(lab) / len(labelled)))))
+    lab_order = _cycled(lab, steps * k, rng)
+    unl_order = _cycled(unl, steps * (batch_size - k), rng)
+    for s in range(steps):
+        idx = np.concatenate([lab_order[s * k:(s + 1) * k], unl_order[s * (batch_size - k):(s + 1) * (batch_size - k)]])
+        yield idx[rng.permutation(len(idx))]  # mixed order: the decoded first windows hold both kinds
+
+
+def _cycled(pool: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    reps = -(-n // max(len(pool), 1))
+    return np.concatenate([rng.permutation(pool) for _ in range(reps)])[:n]

@@ -284,3 +284,13 @@ class CsvFolder(Source):
         for rec in pieces:
             rec.warnings = tuple(warnings)
         return pieces
+
+
+def read_native(text: str, label: str, meta: dict) -> tuple[list[str], np.ndarray, float]:
+    """One CSV in the documented format, as the file has it: (its channel columns in order,
+    their values [T, C] in the file's own units, NaN for a blank cell, its rate in Hz).
+    What a client replays to a live stream; DataError names the line and column."""
+    header, body = _read_csv(text, label)
+    channels = [h for h in header if h in CHANNELS]
+    x = np.stack([_column(body, header.index(c), label, c, blank_ok=True) for c in channels], axis=1)
+    return channels, x, _rate(meta, header, body, label)

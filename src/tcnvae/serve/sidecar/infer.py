@@ -36,12 +36,12 @@ async def infer(request: Request) -> Response:
                                 f"got shape {list(x.shape)}; send several to /infer/batch")
         x = engine.validate(x)
     out = await batcher.submit(x, state.settings.request_timeout_s)
-    probs = out["activity_probs"][0]
     labels = engine.labels
-    return _json({"latent": out["latent"][0], "motif_scores": out["motif_scores"][0],
-                  "activity": labels[int(np.argmax(probs))],
-                  "activity_probs": dict(zip(labels, probs.tolist())),
-                  "model_version": engine.info.version})
+    body = {"latent": out["latent"][0], "motif_scores": out["motif_scores"][0]}
+    if labels:  # a motif-only model (trained without labels) has no activity fields
+        probs = out["activity_probs"][0]
+        body.update({"activity": labels[int(np.argmax(probs))], "activity_probs": dict(zip(labels, probs.tolist()))})
+    return _json({**body, "model_version": engine.info.version})
 
 
 @router.post("/infer/batch", response_model=None, openapi_extra=body_doc(BatchRequest),
@@ -56,8 +56,9 @@ async def infer_batch(request: Request) -> Response:
         x = engine.validate(windows_from(field(doc, "windows"), state.settings.max_windows))
     out = await batcher.submit(x, state.settings.request_timeout_s)
     labels = engine.labels
-    probs = out["activity_probs"]
-    return _json({"latent": out["latent"], "motif_scores": out["motif_scores"],
-                  "activity": engine.activity(probs),
-                  "activity_probs": [dict(zip(labels, row)) for row in probs.tolist()],
-                  "model_version": engine.info.version, "n": len(x)})
+    body = {"latent": out["latent"], "motif_scores": out["motif_scores"]}
+    if labels:  # a motif-only model has no activity fields
+        probs = out["activity_probs"]
+        body.update({"activity": engine.activity(probs),
+                     "activity_probs": [dict(zip(labels, row)) for row in probs.tolist()]})
+    return _json({**body, "model_version": engine.info.version, "n": len(x)})
