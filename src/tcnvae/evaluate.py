@@ -139,6 +139,8 @@ def plot_curves(history_path: Path, path: Path) -> None:
     if "val_loss" not in rows[0]:
         b.set_ylabel("score (0 to 1)")
         b.set_ylim(0, 1)
+    else:
+        b.set_ylabel("validation loss")
     b.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
