@@ -10,7 +10,7 @@ import torch
 from tqdm import tqdm
 
 from tcnvae.model.presets import PRESETS
-from tcnvae.train.config import build_config
+from tcnvae.train.config import TrainConfig, build_config
 from tcnvae.train.run import train_run
 
 
@@ -18,16 +18,20 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a TCN-VAE on one or more datasets (subject-wise splits)")
     p.add_argument("--data", default=None, help="dataset name(s), comma-separated (default: watch)")
     p.add_argument("--out", type=Path, required=True, help="run directory to create")
-    p.add_argument("--config", type=Path, default=None, help="JSON training config (keys of TrainConfig)")
+    p.add_argument("--config", type=Path, default=None, help="JSON training config (keys of TrainConfig; default: none, built-in defaults)")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model size (default: deep_bn_micro_lags; seed = the v0.1.0 architecture)")
-    p.add_argument("--classes", default=None, help="comma-separated subset of labels to keep")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--classes", default=None, help="comma-separated subset of labels to keep (default: all)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"training epochs (default: the config file's, else {TrainConfig.epochs})")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"windows per batch (default: the config file's, else {TrainConfig.batch_size})")
+    p.add_argument("--lr", type=float, default=None,
+                   help=f"peak AdamW learning rate (default: the config file's, else {TrainConfig.lr:g})")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"seed for splits, shuffling, augmentation (default: the config file's, else {TrainConfig.seed})")
     p.add_argument("--val-subjects", type=_count_or_share, default=None, metavar="N|SHARE",
                    help="training subjects held out for early stopping: a count, a share (0.15), "
-                        "or 0 to refit on all of them for the full epoch budget")
+                        f"or 0 to refit on all of them for the full epoch budget (default: {TrainConfig.val_subjects})")
     p.add_argument("--unlabelled", action="store_true", default=None,
                    help="also train on the windows of unlabelled stretches (VAE + motifs; default: labelled "
                         "windows only; a dataset without any label always gives a motif-only model)")
@@ -35,7 +39,8 @@ def register(sub) -> None:
                    help="subjects held out for testing (as `tcnvae data inspect` lists them; overrides a "
                         "dataset's official split; default: the official split or meta.json test_subjects)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
-    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
     p.set_defaults(func=run)
 

@@ -75,6 +75,8 @@ def export_onnx(encoder: nn.Module, path: Path, dynamic: bool) -> Path:
                           output_names=list(names), opset_version=DYNAMIC_OPSET if dynamic else STATIC_OPSET,
                           dynamic_axes=axes, do_constant_folding=True, dynamo=False)
     graph = fold_constants(onnx.load(str(path)))
+    if not dynamic:
+        pin_batch_dim(graph)
     graph.producer_name = "tcnvae"
     onnx.save(graph, str(path))
     check_onnx(path)
@@ -111,6 +113,23 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
     g.node.extend(kept)
     del g.initializer[:]
     g.initializer.extend(inits)
+    return model
+
+
+def pin_batch_dim(model: onnx.ModelProto, batch: int = 1) -> onnx.ModelProto:
+    """Declare the static graph's outputs with concrete shapes ([1, 64], [1, 12], [1, C]).
+
+    The TorchScript exporter names the outputs' batch dim symbolically (`Gemmlatent_dim_0`)
+    even without dynamic axes; the Hailo parser and any reader of the graph's signature want
+    numbers. Strict shape inference in check_onnx then proves the pinned dims are consistent.
+    """
+    for value in [*model.graph.input, *model.graph.output]:
+        for i, dim in enumerate(value.type.tensor_type.shape.dim):
+            if not dim.HasField("dim_value"):
+                if i != 0:
+                    raise ExportError(f"{value.name}: dim {i} is symbolic ({dim.dim_param!r}); only the batch may be")
+                dim.Clear()
+                dim.dim_value = batch
     return model
 
 

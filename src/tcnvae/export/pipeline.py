@@ -64,6 +64,9 @@ def export_release(registry: Registry, ref: str, int8: bool = True, calibration:
                               "released files are never modified — publish a new version to re-export")
         log.info("%s: export/ already complete and verified", release.ref)
         return _summary(release, wanted, already=True)
+    if registry.is_shipped(release):  # say so before minutes of work, not after
+        raise ExportError(f"{release.ref} is a shipped release in {registry.shipped} without export/, read-only "
+                          f"from the default registry; pass --models {registry.shipped} to export into it")
     windows = None
     if calibration is not None:
         from tcnvae.export.calibration import calibration_windows

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tcnvae.errors import TcnvaeError
+from tcnvae.errors import TcnvaeError, one_of
 
 
 class ConfigError(TcnvaeError):
@@ -73,7 +73,9 @@ def build_config(file: str | Path | None = None, **flags) -> TrainConfig:
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise ConfigError(f"unknown training config keys: {unknown} (known: {sorted(names)})")
+        where = f"{file}: " if file is not None else ""
+        raise ConfigError(f"{where}unknown training config key(s) {one_of(unknown, 'and')}; "
+                          f"known keys: {one_of(sorted(names))}")
     for key in ("data", "classes", "test_subjects"):
         if isinstance(values.get(key), str):
             values[key] = tuple(s for s in values[key].split(",") if s)

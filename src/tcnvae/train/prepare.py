@@ -25,6 +25,7 @@ from tcnvae.data.normalize import Normalizer
 from tcnvae.data.splits import assign_subjects, leave_subjects_out, validation_subjects
 from tcnvae.data.taxonomy import canonical_label
 from tcnvae.data.windows import WindowSet, make_windows, natural_key
+from tcnvae.errors import one_of
 from tcnvae.train.config import ConfigError, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ def _relabel(ws: WindowSet, source: str, multi: bool, union: list[str]) -> Windo
 def _keep_classes(ws: WindowSet, classes: tuple[str, ...]) -> WindowSet:
     unknown = [c for c in classes if c not in ws.label_names]
     if unknown:
-        raise ConfigError(f"classes {unknown} not in the data's labels {list(ws.label_names)}")
+        raise ConfigError(f"classes: {one_of(unknown, 'and')} not in the data's labels; "
+                          f"choose from {one_of(ws.label_names)}")
     old = [ws.label_names.index(c) for c in classes]
     lut = np.full(len(ws.label_names) + 1, -1, dtype=np.int64)  # lut[-1]: unlabelled stays -1
     lut[old] = np.arange(len(classes))
@@ -186,7 +188,8 @@ def split_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: st
         trains.append(tr)
     known = [c for c in label_names if c in union]
     if not known:
-        raise ConfigError(f"none of the model's labels {list(label_names)} occur in {list(data)} ({union})")
+        raise ConfigError(f"none of the model's labels ({one_of(label_names, 'and')}) occur in "
+                          f"{one_of(data, 'and')}, whose labels are {one_of(union, 'and')}")
     ev = _keep_model_labels(_concat(evals, tuple(union)), label_names)
     tr = _keep_model_labels(_concat(trains, tuple(union)), label_names) if trains else None
     return ev, tr

@@ -53,6 +53,7 @@ from tcnvae.data.errors import DataError
 from tcnvae.data.plausibility import check_signals, raise_errors
 from tcnvae.data.recording import DropReport, Recording, canonical_recordings
 from tcnvae.data.sources.base import Source
+from tcnvae.errors import one_of, units_in_words
 
 META = "meta.json"
 META_KEYS = {"rate_hz", "units", "subjects", "labels", "test_subjects"}
@@ -80,14 +81,14 @@ def read_meta(arc: Archive, root: str) -> dict:
         raise DataError("must be a JSON object", label)
     for key in meta:
         if key not in META_KEYS:
-            raise DataError(f"unknown key (allowed: {sorted(META_KEYS)})", label, field=key)
+            raise DataError(f"unknown key {key!r}; allowed keys: {one_of(sorted(META_KEYS))}", label, field=key)
     units = meta.get("units", {})
     if not isinstance(units, dict):
         raise DataError('must be an object such as {"acc": "g"}', label, field="units")
     for group, unit in units.items():
         if not isinstance(unit, str) or group not in UNIT_SCALE or unit not in UNIT_SCALE[group]:
-            allowed = {g: sorted(u) for g, u in UNIT_SCALE.items()}
-            raise DataError(f"unknown unit {unit!r} (allowed: {allowed})", label, field=f"units.{group}")
+            raise DataError(f"unknown unit {group}={unit!r}; allowed units: {units_in_words(UNIT_SCALE)}",
+                            label, field=f"units.{group}")
     held = meta.get("test_subjects", [])
     if not isinstance(held, list) or not all(isinstance(s, (str, int)) and str(s).strip() for s in held):
         raise DataError("must be a list of subject names, e.g. [\"bob\"]", label, field="test_subjects")
@@ -106,7 +107,7 @@ def _read_csv(text: str, label: str) -> tuple[list[str], list[tuple[int, list[st
     header = [h.strip() for h in rows[0]]
     for name in header:
         if name not in CHANNELS and name not in EXTRA_COLUMNS:
-            raise DataError(f"unknown column {name!r} (allowed: {CHANNELS + tuple(sorted(EXTRA_COLUMNS))})",
+            raise DataError(f"unknown column {name!r}; allowed columns: {one_of(CHANNELS + tuple(sorted(EXTRA_COLUMNS)))}",
                             label, 1, name)
     if not any(h in CHANNELS for h in header):
         raise DataError("no channel column (need at least one of ax..mz)", label, 1)

@@ -15,6 +15,7 @@ import numpy as np
 import orjson
 
 from tcnvae.contract import N_CHANNELS, WINDOW
+from tcnvae.errors import one_of
 from tcnvae.runtime.backend import INPUT_NAME, OUTPUT_NAMES
 from tcnvae.serve.http.body import as_number_array, parse_json
 from tcnvae.serve.http.errors import ApiError
@@ -114,7 +115,7 @@ def _requested_outputs(doc: dict, names: tuple[str, ...] = OUTPUT_NAMES) -> dict
     for out in outputs:
         name = out.get("name") if isinstance(out, dict) else None
         if not isinstance(name, str) or name not in names:
-            raise ApiError(400, f"unknown output {name!r}"[:120] + f"; the model has {list(names)}")
+            raise ApiError(400, f"unknown output {name!r}"[:120] + f"; the model has {one_of(names, 'and')}")
         where = f"output {name!r}"
         wanted[name] = _flag(parameters(out, where), "binary_data", where, default_binary)
     return wanted

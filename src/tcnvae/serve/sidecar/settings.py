@@ -27,7 +27,7 @@ class ServeSettings(BaseSettings):
                                       populate_by_name=True)
 
     ref: str = "tcn_encoder@champion"
-    models: Path = Path("models")
+    models: Path | None = None  # None: user-models/ plus the shipped models/ (registry.store)
     host: str = "127.0.0.1"
     port: int = Field(9000, ge=1, le=65535)
     backend: Literal["onnx", "torch", "hailo"] = "onnx"
