@@ -129,7 +129,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     tcnvae = str(Path(sys.executable).with_name("tcnvae"))
-    server = start([tcnvae, "serve", args.ref, "--models", args.models, "--port", str(port)], base)
+    server = start([tcnvae, "serve", args.ref, "--models", args.models, "--port", str(port)], f"{base}/healthz")
     rows = []
     try:
         for n in (int(v) for v in args.streams.split(",")):
