@@ -62,7 +62,10 @@ async def refused(url: str, frames: list, headers: dict | None = None) -> tuple[
     """Send frames (dicts as JSON text, bytes as binary); return (close code, the error message)."""
     async with websockets.connect(url, additional_headers=headers) as ws:
         for f in frames:
-            await ws.send(f if isinstance(f, bytes) else orjson.dumps(f).decode())
+            try:
+                await ws.send(f if isinstance(f, bytes) else orjson.dumps(f).decode())
+            except websockets.ConnectionClosed:  # refused on arrival (limit, key): the reason is queued
+                break
         msgs, code = await drain(ws)
         return code, msgs[-1]
 
