@@ -17,7 +17,7 @@ from tcnvae.serve.gateway.backend import ModelGateway
 from tcnvae.serve.gateway.recorder import SessionRecorder
 from tcnvae.serve.http.errors import ApiError
 from tcnvae.serve.stream import protocol as p
-from tcnvae.serve.stream.session import Answered, StreamContext, run_stream
+from tcnvae.serve.stream.session import Answered, StreamContext, refuse, run_stream
 
 router = APIRouter(prefix="/api/v1/analysis", tags=["analysis"])
 TRUE = ("1", "true", "yes")
@@ -47,9 +47,7 @@ async def stream(ws: WebSocket) -> None:
     try:
         state.auth(ws)
     except ApiError as exc:
-        await ws.accept()
-        await ws.send_text(p.dumps({"type": "error", "code": p.POLICY, "error": exc.message}))
-        await ws.close(p.POLICY, p.close_reason(exc.message))
+        await refuse(ws, p.POLICY, exc.message)
         return
     record = ws.query_params.get("record", "false").lower() in TRUE
     recorder = (lambda opening: SessionRecorder(state.store, state.runner, opening)) if record else None

@@ -18,7 +18,7 @@ from tcnvae.runtime.errors import InferenceTimeout, Overloaded, ShuttingDown
 from tcnvae.serve.http.errors import ApiError
 from tcnvae.serve.sidecar.state import ServeState
 from tcnvae.serve.stream import protocol as p
-from tcnvae.serve.stream.session import Answered, StreamContext, run_stream
+from tcnvae.serve.stream.session import Answered, StreamContext, refuse, run_stream
 
 router = APIRouter(tags=["streaming"])
 OVERLOAD_RETRIES = 8  # the batcher queue is full: wait 5, 10, 20 ... ms (the stream pauses meanwhile)
@@ -68,9 +68,7 @@ async def stream(ws: WebSocket) -> None:
     try:
         state.auth(ws)
     except ApiError as exc:
-        await ws.accept()
-        await ws.send_text(p.dumps({"type": "error", "code": p.POLICY, "error": exc.message}))
-        await ws.close(p.POLICY, p.close_reason(exc.message))
+        await refuse(ws, p.POLICY, exc.message)
         return
     await run_stream(ws, stream_context(state))
 

@@ -222,6 +222,12 @@ async def _serve(stream: _Stream) -> bool:
         await asyncio.gather(reader, worker, return_exceptions=True)
 
 
+async def refuse(ws: WebSocket, code: int, message: str) -> None:
+    """Refuse a stream before it opens (e.g. a missing API key): accept, say why, close with `code`."""
+    await ws.accept()
+    await _fail(ws, p.StreamError(code, message))
+
+
 async def _fail(ws: WebSocket, exc: p.StreamError) -> None:
     """Say why in a JSON message, then close with the code (if the client is still there)."""
     log.info("stream closed %d (%s): %s", exc.code, p.CLOSE_CODES.get(exc.code, "?"), exc.message)
