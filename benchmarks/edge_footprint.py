@@ -207,7 +207,7 @@ def main() -> None:
 
 
 def print_and_append(rows, args, build_s: float, load: float) -> None:
-    lines = [f"### Edge footprint ({dt.date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
+    lines = [f"## Edge footprint: edge install vs full install ({dt.date.today()}, {platform.machine()}, {os.cpu_count()} cores, "
              f"load average {load:.1f} at start)", "",
              "| install | service | ready, wall (s) | ready, CPU (s) | RSS ready (MB) | RSS after requests (MB) | "
              "torch loaded | site-packages (MB) | target RSS / ready |", "|---|---|---|---|---|---|---|---|---|"]

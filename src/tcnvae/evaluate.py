@@ -19,6 +19,8 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support, silhouette_score  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+from tcnvae.data.sources import label_key  # noqa: E402
+
 log = logging.getLogger(__name__)
 
 
@@ -58,18 +60,24 @@ def plot_confusion(cm: list[list[int]], label_names: tuple[str, ...], path: Path
     cm_arr = np.asarray(cm, dtype=float)
     norm = cm_arr / np.maximum(cm_arr.sum(1, keepdims=True), 1)
     n = len(label_names)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * n, 0.8 + 0.55 * n))
-    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    key = label_key(label_names)
+    fig, ax = plt.subplots(figsize=(2.6 + 0.6 * n, 1.6 + 0.55 * n + 0.18 * len(key)))
+    image = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04).set_label("share of the true class", fontsize=8)
     for i in range(n):
         for j in range(n):
             ax.text(j, i, f"{int(cm_arr[i, j])}", ha="center", va="center", fontsize=7,
                     color="white" if norm[i, j] > 0.5 else "black")
     ax.set_xticks(range(n), label_names, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(n), label_names, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(f"{title}\n(numbers: windows; colour: share of the row)", fontsize=9)
+    if key:  # abbreviated class names get a key in plain words
+        fig.text(0.01, 0.01, "\n".join(f"{k} = {v}" for k, v in key.items()), fontsize=7, va="bottom")
+        fig.tight_layout(rect=(0, 0.015 + 0.022 * len(key), 1, 1))
+    else:
+        fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -80,15 +88,21 @@ def plot_latent(z: np.ndarray, y: np.ndarray, label_names: tuple[str, ...], path
         pick = np.random.default_rng(seed).choice(len(z), 4000, replace=False)
         z, y = z[pick], y[pick]
     zc = z - z.mean(0)
-    _, _, vt = np.linalg.svd(zc, full_matrices=False)
+    _, s, vt = np.linalg.svd(zc, full_matrices=False)
     xy = zc @ vt[:2].T
+    share = s ** 2 / max(float((s ** 2).sum()), 1e-12)
+    key = label_key(label_names)
     fig, ax = plt.subplots(figsize=(7, 5.5))
     cmap = plt.get_cmap("tab20" if len(label_names) > 10 else "tab10")
     for i, name in enumerate(label_names):
         m = y == i
         if m.any():
-            ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=cmap(i % cmap.N), label=name)
+            ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=cmap(i % cmap.N),
+                       label=f"{name} ({key[name]})" if name in key else name)
     ax.set_title("latent (PCA of the 64-d mean), held-out subjects")
+    ax.set_xlabel(f"principal component 1 ({100 * share[0]:.0f} % of latent variance)")
+    ax.set_ylabel(f"principal component 2 ({100 * share[1]:.0f} % of latent variance)" if len(share) > 1
+                  else "principal component 2")
     ax.legend(markerscale=3, fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -101,22 +115,32 @@ def plot_curves(history_path: Path, path: Path) -> None:
         return
     ep = [r["epoch"] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for key in ("loss", "ce", "recon", "kl"):
-        if key in rows[0]:
-            a.plot(ep, [r[key] for r in rows], label=key)
+    names = {"loss": "total loss", "ce": "activity cross-entropy", "recon": "reconstruction MSE",
+             "kl": "KL divergence (per window)"}
+    for key, name in names.items():
+        if key in rows[0] and any(r[key] > 0 for r in rows):  # a motif-only model has ce = 0
+            a.plot(ep, [r[key] for r in rows], label=name)
     a.set_yscale("log")
     a.set_xlabel("epoch")
+    a.set_ylabel("loss, epoch mean (log scale)")
     a.set_title("training losses")
     a.legend()
     if "val_macro_f1" in rows[0]:
         b.plot(ep, [r["val_macro_f1"] for r in rows], label="validation macro-F1")
         b.plot(ep, [r["val_accuracy"] for r in rows], label="validation accuracy")
         b.set_title("held-out training subjects")
+    elif "val_loss" in rows[0]:  # motif-only: nothing labelled to score
+        b.plot(ep, [r["val_loss"] for r in rows], label="validation loss (recon + beta KL)")
+        b.set_title("held-out training subjects")
     else:  # a refit has no validation subjects
         b.plot(ep, [r.get("train_accuracy", float("nan")) for r in rows], label="training accuracy (augmented)")
         b.set_title("refit: no validation subjects")
     b.set_xlabel("epoch")
-    b.set_ylim(0, 1)
+    if "val_loss" not in rows[0]:
+        b.set_ylabel("score (0 to 1)")
+        b.set_ylim(0, 1)
+    else:
+        b.set_ylabel("validation loss")
     b.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

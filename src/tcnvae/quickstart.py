@@ -44,7 +44,7 @@ def onnx_windows_per_s(path: Path, x: np.ndarray, seconds: float = 1.5) -> float
     return float(np.median(rates))
 
 
-def run_quickstart(cfg: TrainConfig, models: Path, runs: Path, from_path: Path | None = None,
+def run_quickstart(cfg: TrainConfig, models: Path | None, runs: Path, from_path: Path | None = None,
                    name: str = "tcn_encoder", on_stage: Stage | None = None, on_step=None, on_epoch=None) -> dict:
     stage = on_stage or (lambda _s, _d: None)
     t_start = time.perf_counter()
@@ -55,8 +55,8 @@ def run_quickstart(cfg: TrainConfig, models: Path, runs: Path, from_path: Path |
     run_dir = runs / f"quickstart-{source}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}"
     stage("train", {"run_dir": str(run_dir), "epochs": cfg.epochs, "preset": cfg.preset})
     results = train_run(cfg, run_dir, on_step=on_step, on_epoch=on_epoch)
-    registry = Registry(models)
-    stage("release", {"models": str(models)})
+    registry = Registry(models)  # None: the user registry (git-ignored) beside the shipped models/
+    stage("release", {"models": str(registry.root)})
     release = create_release(registry, run_dir, name=name)
     registry.promote(release.ref, "candidate")  # the newest quickstart model; champion is left alone
     stage("export", {"ref": release.ref})
@@ -74,5 +74,5 @@ def run_quickstart(cfg: TrainConfig, models: Path, runs: Path, from_path: Path |
         "parity_passed": exported["passed"], "parity": {k: v["measured"] for k, v in checks.items()},
         "windows_per_s": speed, "train_seconds": results["train_seconds"],
         "total_seconds": time.perf_counter() - t_start,
-        "serve": f"tcnvae serve {release.ref} --models {models}",
+        "serve": f"tcnvae serve {release.ref}" + (f" --models {models}" if models is not None else ""),
     }

@@ -50,3 +50,16 @@ def test_csv_errors_name_the_problem() -> None:
     with pytest.raises(AnalysisInputError, match="rate_hz"):
         RecordingMeta(-1.0)
     json.dumps(RecordingMeta(50.0, {"acc": "g"}).to_meta_json())
+
+
+def test_a_csv_error_names_the_users_own_file_and_the_allowed_columns_in_words(tmp_path) -> None:
+    typo = tmp_path / "typo.csv"
+    typo.write_text("t,ax,ay,az,lable\n0,0,0,1,walk\n")
+    with pytest.raises(AnalysisInputError) as err:
+        load_recording_file(typo, RecordingMeta())
+    message = str(err.value)
+    assert message.startswith(f"{typo}:1 [lable]: unknown column 'lable'"), message
+    assert "recording.csv" not in message and "(" not in message and "[" not in message.split("]", 1)[1]  # no tuple
+    assert "allowed columns: ax, ay, az, gx, gy, gz, mx, my, mz, label, subject or t" in message
+    with pytest.raises(AnalysisInputError, match="allowed units: acc: m/s\\^2 or g; gyro: rad/s or deg/s"):
+        RecordingMeta(50.0, {"acc": "G"})

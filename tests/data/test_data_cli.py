@@ -43,7 +43,7 @@ def test_bad_archive_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 def _csv_folder(tmp_path: Path, csv: str, meta: str) -> Path:
     folder = tmp_path / "mine"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "meta.json").write_text(meta)
     (folder / "a.csv").write_text(csv)
     return folder

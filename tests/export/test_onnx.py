@@ -16,9 +16,15 @@ from tcnvae.model.vae import TCNVAE, DeployableEncoder, ModelConfig
 
 
 def test_static_graph_has_fixed_shapes_opset_11_and_only_allowed_ops(exported):
-    model = onnx.shape_inference.infer_shapes(onnx.load(exported["release"].export_dir / "encoder_static.onnx"))
-    shapes = value_shapes(model)
+    declared = onnx.load(exported["release"].export_dir / "encoder_static.onnx")
     n_classes = len(exported["release"].labels)
+    # The graph's own signature (not inferred value_info) holds a number in every dim.
+    signature = {v.name: [d.dim_value if d.HasField("dim_value") else d.dim_param for d in v.type.tensor_type.shape.dim]
+                 for v in [*declared.graph.input, *declared.graph.output]}
+    assert signature == {"x": [1, 100, 9], "latent": [1, 64], "motif_scores": [1, 12], "activity_probs": [1, n_classes]}
+    assert all(isinstance(d, int) and d > 0 for dims in signature.values() for d in dims), signature
+    model = onnx.shape_inference.infer_shapes(declared, strict_mode=True)
+    shapes = value_shapes(model)
     assert shapes["x"] == [1, 100, 9]
     assert shapes["latent"] == [1, 64] and shapes["motif_scores"] == [1, 12]
     assert shapes["activity_probs"] == [1, n_classes]

@@ -39,6 +39,9 @@ def analyze_file(recording: Recording, engine: Engine, out_dir: Path, config: An
         on_start(n)
     results = analyze_recording(recording, engine.run, config, labels=tuple(engine.labels),
                                 source="model", model=engine.info.ref, progress=progress)
+    if engine.info.motifs:  # what each motif looks like, from the release's motifs.json
+        results["motif_info"] = [{k: m.get(k) for k in ("id", "name", "description", "dominant_activities")}
+                                 for m in engine.info.motifs]
     paths = write_analysis(results, Path(out_dir), report=True)
     log.info("analysed %s: %d windows -> %s", recording.name, results["n_windows"], out_dir)
     return results, paths

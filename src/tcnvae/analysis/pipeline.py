@@ -18,12 +18,13 @@ from tcnvae.analysis.ethogram import build_ethogram, time_per_label
 from tcnvae.analysis.hmm import decode as hmm_decode
 from tcnvae.analysis.outputs import ModelOutputs, Predictor, concat_outputs, run_batches
 from tcnvae.analysis.summary import rank_motifs, time_per_motif
-from tcnvae.analysis.timeline import activity_names, build_timeline
+from tcnvae.analysis.timeline import activity_names, build_timeline, top_motif_names
 from tcnvae.analysis.windows import AnalysisWindows, cut_windows
 from tcnvae.contract import CHANNELS, RATE_HZ, STRIDE, WINDOW, ContractError, channel_limits, validate_windows
 from tcnvae.data.recording import Recording
 
 RESULTS_VERSION = 1
+MOTIF_THRESHOLD = 0.0  # the top motif is never 'uncertain'
 TEMPORAL_MODELS = ("majority", "hmm")
 
 
@@ -81,9 +82,9 @@ def summarize(recording: Recording, windows: AnalysisWindows, outputs: ModelOutp
     if acts is not None:
         ethogram["activity"] = activity_ethogram(outputs, windows, config)
         per_activity = time_per_label(ethogram["activity"])
-    top = [f"motif_{i}" for i in outputs.motif_scores.argmax(axis=1).tolist()]
+    top, score = top_motif_names(outputs)
     ethogram["motifs"] = build_ethogram(
-        top, outputs.motif_scores.max(axis=1), t0, t1, threshold=0.0,
+        top, score, t0, t1, threshold=MOTIF_THRESHOLD,
         smooth_width=config.smooth_windows, min_dwell_s=config.min_dwell_s)
     return {
         "version": RESULTS_VERSION,

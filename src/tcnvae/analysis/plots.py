@@ -13,6 +13,7 @@ from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from tcnvae.analysis.ethogram import UNCERTAIN  # noqa: E402
+from tcnvae.data.sources import label_key  # noqa: E402
 
 
 def _band_colors(labels: list[str]) -> dict[str, tuple]:
@@ -24,19 +25,24 @@ def _band_colors(labels: list[str]) -> dict[str, tuple]:
     return colors
 
 
-def _draw_bands(ax, segs: list[dict] | None, title: str) -> None:
+def _draw_bands(ax, segs: list[dict] | None, title: str,
+                empty: str = "no activity (stub answers: the model was unavailable)") -> None:
     ax.set_yticks([])
+    ax.set_xlabel("time (s)", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
     ax.set_title(title, fontsize=9, loc="left")
     if not segs:
-        ax.text(0.5, 0.5, "no activity (stub answers: the model was unavailable)",
+        ax.text(0.5, 0.5, empty,
                 ha="center", va="center", transform=ax.transAxes, fontsize=9)
         return
     colors = _band_colors([s["label"] for s in segs])
     for s in segs:
         ax.broken_barh([(s["t_start"], s["duration_s"])], (0, 1), color=colors[s["label"]])
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
-    ax.legend(handles, list(colors), fontsize=7, ncol=min(len(colors), 6),
-              loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
+    key = label_key(list(colors))  # abbreviated labels (e.g. PEN) get their meaning in the legend
+    ax.legend(handles, [f"{n} = {key[n]}" if n in key else n for n in colors], fontsize=7,
+              ncol=min(len(colors), 4 if key else 6), loc="upper center", bbox_to_anchor=(0.5, -0.5),
+              frameon=False)
 
 
 def ethogram_figure(results: dict) -> Figure:
@@ -45,14 +51,22 @@ def ethogram_figure(results: dict) -> Figure:
     t0 = np.array([w["t_start"] for w in timeline])
     t1 = np.array([w["t_end"] for w in timeline])
     scores = np.array([w["motif_scores"] for w in timeline]).T  # (motifs, windows)
-    fig = Figure(figsize=(10, 4.2), dpi=100)
-    gs = fig.add_gridspec(2, 1, height_ratios=[1, 2.2], hspace=0.75)
-    ax_top, ax_heat = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+    fig = Figure(figsize=(10, 4.8), dpi=100)
+    # A narrow second column holds the heatmap's colour bar, so both panels share one time axis.
+    gs = fig.add_gridspec(2, 2, height_ratios=[1, 2.2], width_ratios=[1, 0.015], hspace=0.95, wspace=0.02)
+    ax_top, ax_heat = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[1, 0])
     source = results["source"]
-    _draw_bands(ax_top, results["ethogram"]["activity"], f"activity ethogram ({source})")
+    if results["ethogram"]["activity"] is None and source == "model" and results["ethogram"].get("motifs"):
+        # A motif-only model (trained without labels): the bands are the top motif over time.
+        _draw_bands(ax_top, results["ethogram"]["motifs"], "motif ethogram (motif-only model: no activity head)")
+    else:
+        _draw_bands(ax_top, results["ethogram"]["activity"], f"activity ethogram ({source})")
     ax_top.set_xlim(0, float(t1[-1]))
-    ax_heat.imshow(scores, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
-                   extent=(float(t0[0]), float(t1[-1]), scores.shape[0] - 0.5, -0.5))
+    image = ax_heat.imshow(scores, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
+                           extent=(float(t0[0]), float(t1[-1]), scores.shape[0] - 0.5, -0.5))
+    bar = fig.colorbar(image, cax=fig.add_subplot(gs[1, 1]))
+    bar.set_label("motif score (0 to 1)", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     ax_heat.set_yticks(range(scores.shape[0]))
     ax_heat.tick_params(axis="y", labelsize=7)
     ax_heat.set_ylabel("motif")

@@ -18,12 +18,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from tcnvae.analysis.errors import AnalysisInputError
 from tcnvae.contract import CHANNELS, MAX_INPUT_RATE_HZ, MIN_INPUT_RATE_HZ, RATE_HZ, WINDOW
 from tcnvae.data.errors import DataError
 from tcnvae.data.recording import Recording
-from tcnvae.data.sources.csv_folder import UNIT_SCALE, CsvFolder
-from tcnvae.errors import TcnvaeError
+from tcnvae.data.sources.csv_folder import UNIT_SCALE, CsvFolder, read_native
+from tcnvae.errors import TcnvaeError, one_of, units_in_words
 
 CSV_NAME = "recording.csv"
 MAX_INT_SAMPLE = 10**15  # far beyond any physical limit, far below float overflow
@@ -46,8 +48,7 @@ class RecordingMeta:
         for group, unit in self.units.items():
             if not isinstance(unit, str) or not isinstance(group, str) or group not in UNIT_SCALE \
                     or unit not in UNIT_SCALE[group]:
-                allowed = {g: sorted(u) for g, u in UNIT_SCALE.items()}
-                raise AnalysisInputError(f"unknown unit {group}={unit!r} (allowed: {allowed})")
+                raise AnalysisInputError(f"units: unknown unit {group}={unit!r}; allowed units: {units_in_words(UNIT_SCALE)}")
 
     def to_meta_json(self) -> dict:
         meta: dict = {"units": dict(self.units)}
@@ -86,7 +87,7 @@ def json_to_csv(payload: object) -> tuple[str, RecordingMeta]:
         raise AnalysisInputError("recording JSON must be an object with rate_hz, channels, samples")
     unknown = sorted(set(payload) - JSON_KEYS)
     if unknown:
-        raise AnalysisInputError(f"unknown keys {unknown} (allowed: {sorted(JSON_KEYS)})")
+        raise AnalysisInputError(f"unknown keys {one_of(unknown, 'and')}; allowed keys: {one_of(sorted(JSON_KEYS))}")
     for key in ("rate_hz", "channels", "samples"):
         if key not in payload:
             raise AnalysisInputError(f"missing field {key!r}")
@@ -95,7 +96,7 @@ def json_to_csv(payload: object) -> tuple[str, RecordingMeta]:
         raise AnalysisInputError("channels must be a non-empty list of names such as ['ax', 'ay', 'az']")
     bad = [c for c in channels if c not in CHANNELS]
     if bad:
-        raise AnalysisInputError(f"unknown channel names {bad} (allowed: {list(CHANNELS)})")
+        raise AnalysisInputError(f"unknown channel names {one_of(bad, 'and')}; allowed channels: {one_of(CHANNELS)}")
     if not isinstance(samples, list) or not samples:
         raise AnalysisInputError("samples must be a non-empty list of rows")
     buf = io.StringIO()
@@ -140,7 +141,7 @@ def load_csv_file(path: Path, meta: RecordingMeta) -> Recording:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise AnalysisInputError(f"{path}: cannot read: {exc}") from exc
-    return parse_csv_text(text, meta, name=Path(path).stem)
+    return parse_csv_text(text, meta, name=Path(path).stem, source=str(path))
 
 
 def load_recording_file(path: Path, meta: RecordingMeta | None = None) -> Recording:
@@ -156,17 +157,19 @@ def load_recording_file(path: Path, meta: RecordingMeta | None = None) -> Record
         except AnalysisInputError as exc:
             raise AnalysisInputError(f"{path}: {exc}") from None
         text, json_meta = json_to_csv(payload)
-        return parse_csv_text(text, json_meta, name=path.stem)
+        return parse_csv_text(text, json_meta, name=path.stem, source=f"{path} (samples as CSV rows)")
     return load_csv_file(path, meta or RecordingMeta())
 
 
 def parse_csv_text(text: str, meta: RecordingMeta, name: str = "recording",
-                   max_samples: int | None = None) -> Recording:
+                   max_samples: int | None = None, source: str | None = None) -> Recording:
     """CSV text in the documented format -> one canonical recording at RATE_HZ.
 
     Raises AnalysisInputError (unknown columns, bad cells, no rate, long gaps, too short, or more
-    than `max_samples` after resampling, which is checked before resampling).
+    than `max_samples` after resampling, which is checked before resampling), naming `source`
+    (the user's file; default `name`) and its line and column.
     """
+    shown = source or name
     staging = Path(tempfile.mkdtemp(prefix="tcnvae-recording-"))
     try:
         (staging / CSV_NAME).write_text(text, encoding="utf-8")
@@ -174,23 +177,61 @@ def parse_csv_text(text: str, meta: RecordingMeta, name: str = "recording",
         try:
             pieces, _report = CsvFolder(max_samples, unit_hint=meta.unit_hint).parse_with_report(staging)
         except (DataError, TcnvaeError) as exc:
-            raise AnalysisInputError(str(exc).replace(str(staging) + "/", "")) from exc
+            raise AnalysisInputError(_user_file(str(exc), staging, shown)) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return _single(pieces, name)
+    return _single(pieces, name, shown)
 
 
-def _single(pieces: list[Recording], name: str) -> Recording:
+def _user_file(message: str, staging: Path, shown: str) -> str:
+    """The data layer's message about the staged copy, told about the user's own file instead."""
+    message = message.replace(str(staging / CSV_NAME), shown).replace(str(staging) + "/", "")
+    return shown + message[len(CSV_NAME):] if message.startswith(CSV_NAME) else message
+
+
+def _single(pieces: list[Recording], name: str, shown: str) -> Recording:
     if not pieces:
-        raise AnalysisInputError(f"{CSV_NAME}: no complete samples (every row has a missing channel)")
+        raise AnalysisInputError(f"{shown}: no complete samples (every row has a missing channel)")
     if len(pieces) != 1:
         raise AnalysisInputError(
-            f"{CSV_NAME}: missing samples split the recording into {len(pieces)} pieces "
+            f"{shown}: missing samples split the recording into {len(pieces)} pieces "
             f"(gaps longer than 0.1 s are not interpolated); fill or trim the gap")
     rec = pieces[0]
     if len(rec) < WINDOW:
         raise AnalysisInputError(
-            f"recording is {len(rec)} samples at {RATE_HZ:g} Hz ({rec.duration_s:.2f} s); "
+            f"{shown}: the recording is {len(rec)} samples at {RATE_HZ:g} Hz ({rec.duration_s:.2f} s); "
             f"at least one window of {WINDOW} samples ({WINDOW / RATE_HZ:g} s) is needed")
     rec.name = name
     return rec
+
+
+@dataclass(frozen=True)
+class NativeRows:
+    """A recording as its file has it (own rate, channels and units): what a stream replays."""
+
+    rate_hz: float
+    channels: tuple[str, ...]
+    units: dict[str, str]
+    rows: np.ndarray  # float64 [T, len(channels)], NaN where a sample is missing
+
+
+def read_native_rows(path: Path, meta: RecordingMeta | None = None) -> NativeRows:
+    """A CSV or JSON recording file, unconverted and not resampled; AnalysisInputError if unusable."""
+    path, meta = Path(path), meta or RecordingMeta()
+    if not path.is_file():
+        raise AnalysisInputError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise AnalysisInputError(f"{path}: cannot read: {exc}") from exc
+    if path.suffix.lower() == ".json":
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise AnalysisInputError(f"{path}: invalid JSON: {exc}") from exc
+        text, meta = json_to_csv(payload)
+    try:
+        channels, rows, rate = read_native(text, path.name, meta.to_meta_json())
+    except (DataError, TcnvaeError) as exc:
+        raise AnalysisInputError(str(exc)) from exc
+    return NativeRows(rate, tuple(channels), dict(meta.units), rows)

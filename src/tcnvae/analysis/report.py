@@ -6,9 +6,21 @@ import base64
 import html
 
 
-def _table(headers: tuple[str, str], rows: list[tuple[str, str]]) -> str:
+def _motif_note(info: dict | None) -> str:
+    """The release's description of a motif (motifs.json): traits, and activities when labelled."""
+    if not info:
+        return "-"
+    text = str(info.get("description") or "")
+    acts = info.get("dominant_activities") or []
+    if acts:
+        mix = ", ".join(f"{a['label']} {100 * a['share']:.0f} %" for a in acts if isinstance(a, dict))
+        text = f"{text}; {mix}" if text else mix
+    return text or str(info.get("name", "-"))
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>" for a, b in rows)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -39,13 +51,17 @@ def render_report(results: dict, png: bytes) -> str:
     if results["time_per_activity"] is not None:
         rows = [(k, f"{v:.1f} s") for k, v in results["time_per_activity"].items()]
         parts.append("<h2>Time per activity</h2>" + _table(("activity", "time"), rows))
+    elif results["source"] == "model":
+        parts.append("<h2>Time per activity</h2><p>No activity: a motif-only model (trained without "
+                     "labels) answers motif scores only; the ethogram shows the top motif over time.</p>")
     else:
         parts.append("<h2>Time per activity</h2><p>No activity: the model was unavailable and the "
                      "answers come from the deterministic stub.</p>")
     per_motif = results["time_per_motif"]
-    rows = [(f"motif {m['id']}", f"{m['score']:.3f} / {per_motif[str(m['id'])]:.1f} s")
-            for m in results["motifs"]]
-    parts.append("<h2>Motifs</h2>" + _table(("motif", "mean score / time as top motif"), rows))
+    notes = {int(m["id"]): m for m in results.get("motif_info") or [] if isinstance(m, dict) and "id" in m}
+    rows = [(f"motif {m['id']}", f"{m['score']:.3f} / {per_motif[str(m['id'])]:.1f} s",
+             _motif_note(notes.get(int(m["id"])))) for m in results["motifs"]]
+    parts.append("<h2>Motifs</h2>" + _table(("motif", "mean score / time as top motif", "what it looks like"), rows))
     style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
              "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px}"
              "img{max-width:100%}")

@@ -16,6 +16,12 @@ def activity_names(outputs: ModelOutputs) -> tuple[list[str], np.ndarray] | None
     return [outputs.labels[i] for i in idx.tolist()], outputs.activity_probs.max(axis=1)
 
 
+def top_motif_names(outputs: ModelOutputs) -> tuple[list[str], np.ndarray]:
+    """("motif_<id>" of each window's top motif, its score): what the motif ethogram tracks."""
+    top = outputs.motif_scores.argmax(axis=1).tolist()
+    return [f"motif_{i}" for i in top], outputs.motif_scores.max(axis=1)
+
+
 def build_timeline(windows: AnalysisWindows, outputs: ModelOutputs, digits: int = 4) -> list[dict]:
     """One entry per window: t_start, t_end (s), activity + probabilities, motif scores, top motif."""
     top = outputs.motif_scores.argmax(axis=1).tolist()

@@ -16,15 +16,16 @@ import importlib
 import logging
 import sys
 
+from tcnvae.cli.common import Parser
 from tcnvae.errors import TcnvaeError
 from tcnvae.extras import MissingExtra, extra_for
 
 VERBS = ("data", "train", "cv", "evaluate", "release", "registry", "export", "serve",
-         "gateway", "analyze", "adapt", "legacy", "quickstart")
+         "gateway", "analyze", "stream", "adapt", "legacy", "quickstart")
 
 
 def build_parser(verbs: tuple[str, ...] = VERBS) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tcnvae", description=(
+    parser = Parser(prog="tcnvae", description=(
         "TCN-VAE for IMU activity and behaviour: data -> train -> registry -> export -> serve."))
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)

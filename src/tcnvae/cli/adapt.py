@@ -10,14 +10,13 @@ from tcnvae.contract import STRIDE
 
 def register(sub) -> None:
     p = sub.add_parser("adapt", help="re-estimate BatchNorm statistics from a new wearer's unlabelled "
-                       "recordings; writes a run directory for `tcnvae release`",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       "recordings; writes a run directory for `tcnvae release`")
     p.add_argument("ref", help="the release to adapt, e.g. tcn_encoder@champion")
     p.add_argument("recordings", nargs="+", type=Path, help="the new wearer's CSV or JSON recordings")
     p.add_argument("--out", type=Path, required=True, help="run directory to write (must not exist)")
     p.add_argument("--models", type=Path, default=Path("models"), help="registry root")
-    p.add_argument("--rate-hz", type=float, default=None, help="CSV rate when it has no t column")
-    p.add_argument("--units", default=None, help="CSV units, e.g. acc:g,gyro:deg/s")
+    p.add_argument("--rate-hz", type=float, default=None, help="CSV rate when it has no t column (default: from the t column)")
+    p.add_argument("--units", default=None, help="CSV units, e.g. acc:g,gyro:deg/s (default: m/s^2, rad/s, uT)")
     p.add_argument("--stride", type=int, default=STRIDE, help="samples between adaptation windows")
     p.set_defaults(func=run)
 

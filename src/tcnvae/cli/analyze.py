@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tcnvae.cli.common import MODELS_HELP
 from tcnvae.contract import STRIDE
 
 
@@ -13,15 +14,15 @@ def register(sub) -> None:
     p = sub.add_parser("analyze", help="analyse one recording offline: results.json, ethogram.png, report.html")
     p.add_argument("recording", type=Path, help="a CSV file (documented format) or a JSON recording")
     p.add_argument("--model", required=True, help="registry reference, e.g. tcn_encoder@champion")
-    p.add_argument("--models", type=Path, default=Path("models"), help="registry root (default: models)")
+    p.add_argument("--models", type=Path, default=None, help=MODELS_HELP)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: analysis-<recording name>)")
     p.add_argument("--stride", type=int, default=STRIDE, help=f"samples between windows (default {STRIDE})")
-    p.add_argument("--rate-hz", type=float, default=None, help="CSV rate when it has no t column")
-    p.add_argument("--units", default=None, help="CSV units, e.g. acc:g,gyro:deg/s")
-    p.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
+    p.add_argument("--rate-hz", type=float, default=None, help="CSV rate when it has no t column (default: from the t column)")
+    p.add_argument("--units", default=None, help="CSV units, e.g. acc:g,gyro:deg/s (default: m/s^2, rad/s, uT)")
+    p.add_argument("--backend", default="onnx", choices=("onnx", "torch"), help="runtime for the model")
     p.add_argument("--device", default="cpu", help="torch backend only: cpu (default), auto, cuda, cuda:N or mps")
-    p.add_argument("--smooth-windows", type=int, default=5)
-    p.add_argument("--min-dwell-s", type=float, default=2.0)
+    p.add_argument("--smooth-windows", type=int, default=5, help="ethogram smoothing width in windows (odd)")
+    p.add_argument("--min-dwell-s", type=float, default=2.0, help="shortest ethogram segment in seconds")
     p.add_argument("--confidence", type=float, default=0.5, help="below it a window is 'uncertain'")
     p.add_argument("--temporal", default="majority", choices=("majority", "hmm"),
                    help="activity segments from a majority filter over windows, or a sticky HMM "
@@ -53,9 +54,13 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
         engine.close()
     print(f"{results['n_windows']} windows, {results['recording']['duration_s']:.1f} s, model {results['model']}")
-    if results["time_per_activity"]:
-        for label, seconds in results["time_per_activity"].items():
-            print(f"  {label:<16} {seconds:8.1f} s")
+    rows = [(label, f"{seconds:.1f} s") for label, seconds in (results["time_per_activity"] or {}).items()]
+    if rows:  # one column width for every row, whatever the label lengths
+        width, num = max(len(k) for k, _ in rows), max(len(v) for _, v in rows)
+        print(f"  {'activity':<{width}}  {'time':>{num}}")
+        for label, seconds in rows:
+            print(f"  {label:<{width}}  {seconds:>{num}}")
+    width = max(len(k) for k in paths)
     for kind, path in paths.items():
-        print(f"{kind:<9} {path}")
+        print(f"{kind:<{width}}  {path}")
     return 0

@@ -25,15 +25,15 @@ def register(sub) -> None:
     p.add_argument("--config", type=Path, default=None, help="JSON training config (keys of TrainConfig)")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model size (default: deep_bn_micro_lags)")
     p.add_argument("--classes", default=None, help="comma-separated subset of labels to keep")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=None, help="training epochs per fold (default: the config's, else 30)")
+    p.add_argument("--batch-size", type=int, default=None, help="windows per batch (default: the config's, else 64)")
     p.add_argument("--seed", type=int, default=None, help="training seed of every fold's model")
     p.add_argument("--fold-seed", type=int, default=0, help="shuffles which subjects share a fold (default: 0)")
     p.add_argument("--val-subjects", type=float, default=None, metavar="N|SHARE",
                    help="training subjects held out for early stopping in each fold (0: refit)")
     p.add_argument("--max-train-windows", type=int, default=None, help="subsample each fold's training windows")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
-    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--data-dir", type=Path, default=None, help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
     p.set_defaults(func=run)
 
 

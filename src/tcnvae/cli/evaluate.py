@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from tcnvae.cli.common import MODELS_HELP
 from tcnvae.errors import TcnvaeError
 from tcnvae.evaluate import evaluate_model, write_evaluation
 from tcnvae.train.prepare import split_windows
@@ -24,10 +25,10 @@ def register(sub) -> None:
     p.add_argument("--test-subjects", default=None, metavar="A,B,...",
                    help="evaluate on these subjects (default: the ones the run recorded, else the "
                         "dataset's official split or meta.json test_subjects)")
-    p.add_argument("--models", type=Path, default=Path("models"), help="registry root for a REF")
+    p.add_argument("--models", type=Path, default=None, help="for a REF: " + MODELS_HELP)
     p.add_argument("--out", type=Path, default=None, help="where to write eval_metrics.json and PNGs "
-                   "(default: the run directory; required for a REF, since releases are immutable)")
-    p.add_argument("--data-dir", type=Path, default=None)
+                   "(default: the run directory; for a REF eval/NAME-VERSION, since releases are immutable)")
+    p.add_argument("--data-dir", type=Path, default=None, help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:N or mps")
     p.set_defaults(func=run)
 

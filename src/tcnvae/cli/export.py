@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from tcnvae.cli.common import MODELS_HELP
+
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a release to ONNX (static/dynamic/INT8), Hailo report, Triton repo",
@@ -13,7 +15,7 @@ def register(sub) -> None:
                                    "encoder_int8.onnx, parity.json, hailo_report.json and a Triton repository, "
                                    "check parity, then add them to the release's export/ folder.")
     p.add_argument("ref", help="release reference, e.g. tcn_encoder@v1.0.0 or tcn_encoder@champion")
-    p.add_argument("--models", default="models", help="registry root (default: models)")
+    p.add_argument("--models", default=None, help=MODELS_HELP)
     p.add_argument("--skip-int8", action="store_true", help="do not build encoder_int8.onnx")
     p.add_argument("--calibration", default=None, metavar="DATASET|FILE.npy",
                    help="INT8 calibration windows: a fetched dataset's training subjects (e.g. uci-hapt) or a "

@@ -13,8 +13,8 @@ def register(sub) -> None:
                                    "SESSIONS_DIR, API_KEY, GATEWAY_* (timeouts, breaker, upload and "
                                    "session limits, stride); see docs/gateway.md.")
     p.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs API_KEY)")
-    p.add_argument("--port", type=int, default=8082)
-    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.add_argument("--port", type=int, default=8082, help="port")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"), help="uvicorn log level")
     p.set_defaults(func=run)
 
 

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tcnvae.cli.common import MODELS_HELP
+
 
 def register(sub) -> None:
     p = sub.add_parser("legacy", help="import the seed system's v0.1.0 encoder")
@@ -13,7 +15,7 @@ def register(sub) -> None:
     imp = lsub.add_parser("import", help="import the seed encoder and prove parity with its ONNX")
     imp.add_argument("--from", dest="seed_dir", type=Path, default=None,
                      help="folder with the seed's .onnx, .pth and model_config.json (default: ../shared/legacy)")
-    imp.add_argument("--models", type=Path, default=Path("models"), help="registry root (default: ./models)")
+    imp.add_argument("--models", type=Path, default=None, help=MODELS_HELP)
     imp.add_argument("--json", action="store_true", help="print the import report as JSON")
     imp.set_defaults(func=_import)
 

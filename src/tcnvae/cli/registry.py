@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from tcnvae.cli.common import MODELS_HELP
+
 
 def register(sub) -> None:
     p = sub.add_parser("registry", help="list, show, verify, promote, pack and unpack releases")
@@ -14,7 +16,7 @@ def register(sub) -> None:
 
     def cmd(name: str, func, help_text: str, json_flag: bool = False) -> argparse.ArgumentParser:
         c = rsub.add_parser(name, help=help_text)
-        c.add_argument("--models", type=Path, default=Path("models"), help="registry root (default: ./models)")
+        c.add_argument("--models", type=Path, default=None, help=MODELS_HELP)
         if json_flag:
             c.add_argument("--json", action="store_true", help="machine-readable output")
         c.set_defaults(func=func)
@@ -24,18 +26,18 @@ def register(sub) -> None:
     cmd("show", _show, "one release: files, metrics, model card", json_flag=True).add_argument(
         "ref", metavar="REF", help="name, name@vX.Y.Z or name@alias")
     verify = cmd("verify", _verify, "recompute every checksum (all releases without REF)", json_flag=True)
-    verify.add_argument("ref", metavar="REF", nargs="?")
+    verify.add_argument("ref", metavar="REF", nargs="?", help="one release (default: every release)")
     verify.add_argument("--fix", action="store_true",
                         help="also remove staging folders left by killed releases and write CHANGELOG "
                              "entries that are missing (never touches a release)")
     promote = cmd("promote", _promote, "point an alias (e.g. champion) at a verified release")
-    promote.add_argument("ref", metavar="REF")
-    promote.add_argument("alias", metavar="ALIAS")
+    promote.add_argument("ref", metavar="REF", help="name, name@vX.Y.Z or name@alias")
+    promote.add_argument("alias", metavar="ALIAS", help="e.g. champion or candidate")
     pack = cmd("pack", _pack, "write NAME-vX.Y.Z.tar.gz and its .sha256")
-    pack.add_argument("ref", metavar="REF")
+    pack.add_argument("ref", metavar="REF", help="name, name@vX.Y.Z or name@alias")
     pack.add_argument("--out", type=Path, default=Path("."), help="output folder (default: .)")
     cmd("unpack", _unpack, "install a packed release after checking it").add_argument(
-        "tarball", type=Path, metavar="TARBALL")
+        "tarball", type=Path, metavar="TARBALL", help="a NAME-vX.Y.Z.tar.gz written by pack")
 
 
 def _registry(args: argparse.Namespace):
@@ -55,9 +57,10 @@ def _list(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no releases in {reg.root}")
         return 0
-    table = [("name", "version", "aliases", "test macro-F1", "accuracy", "created")]
-    table += [(r["name"], r["version"], ",".join(r["aliases"]) or "-", _num(r["test_macro_f1"]),
-               _num(r["test_accuracy"]), r["created"] or "-") for r in rows]
+    table = [("name", "version", "aliases", "data", "labels", "test macro-F1", "accuracy", "created", "registry")]
+    table += [(r["name"], r["version"], ",".join(r["aliases"]) or "-", ",".join(r["datasets"]) or "-",
+               str(r["n_labels"]) if r["n_labels"] is not None else "-", _num(r["test_macro_f1"]),
+               _num(r["test_accuracy"]), (r["created"] or "-")[:10], r["registry"]) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tcnvae.cli.common import MODELS_HELP
+
 
 def register(sub) -> None:
     p = sub.add_parser("release", help="release a training run into the model registry")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="output folder of `tcnvae train`")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--version", help="exact version X.Y.Z (refused if it exists)")
+    which.add_argument("--version", help="exact version X.Y.Z, refused if it exists (default: the next minor version)")
     which.add_argument("--bump", choices=("major", "minor", "patch"), help="bump the latest version")
     p.add_argument("--name", default="tcn_encoder", help="model name (default: tcn_encoder)")
-    p.add_argument("--models", type=Path, default=Path("models"), help="registry root (default: ./models)")
-    p.add_argument("--promote", metavar="ALIAS", help="point ALIAS (e.g. champion) at the new release")
+    p.add_argument("--models", type=Path, default=None, help=MODELS_HELP)
+    p.add_argument("--promote", metavar="ALIAS", help="point ALIAS (e.g. champion) at the new release (default: no alias)")
     p.set_defaults(func=_release)
 
 

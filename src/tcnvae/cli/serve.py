@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tcnvae.cli.common import MODELS_HELP
+
 
 def register(sub) -> None:
     p = sub.add_parser("serve", help="serve a release over HTTP (/infer, /infer/batch, /v2, /metrics)")
     p.add_argument("ref", nargs="?", help="release, e.g. tcn_encoder@champion (default: that)")
-    p.add_argument("--models", help="registry folder (default: models)")
+    p.add_argument("--models", help=MODELS_HELP)
     p.add_argument("--host", help="bind address (default 127.0.0.1; others need API keys)")
     p.add_argument("--port", type=int, help="port (default 9000)")
     p.add_argument("--backend", choices=("onnx", "torch", "hailo"), help="runtime (default onnx)")
@@ -35,9 +37,9 @@ def register(sub) -> None:
     p.add_argument("--header-timeout-s", type=float,
                    help="close a connection whose request headers take longer (default 10)")
     p.add_argument("--body-timeout-s", type=float, help="408 for a request body that takes longer (default 30)")
-    p.add_argument("--api-key", dest="api_keys", action="append", help="accepted X-API-Key (repeatable)")
+    p.add_argument("--api-key", dest="api_keys", action="append", help="accepted X-API-Key (repeatable; default: none, loopback only)")
     p.add_argument("--no-limits", dest="check_limits", action="store_false", default=None,
-                   help="do not refuse values beyond the physical limits")
+                   help="do not refuse values beyond the physical limits (default: refuse them)")
     p.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     p.set_defaults(func=run)
 

@@ -13,7 +13,7 @@ import torch
 from tcnvae.cli.progress import TrainProgress
 from tcnvae.model.device import PRECISIONS, check_precision, resolve_device
 from tcnvae.model.presets import PRESETS
-from tcnvae.train.config import build_config
+from tcnvae.train.config import TrainConfig, build_config
 from tcnvae.train.distributed import init_from_env, shutdown
 from tcnvae.train.run import train_run
 
@@ -22,16 +22,23 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a TCN-VAE on one or more datasets (subject-wise splits)")
     p.add_argument("--data", default=None, help="dataset name(s), comma-separated (default: watch)")
     p.add_argument("--out", type=Path, required=True, help="run directory to create")
-    p.add_argument("--config", type=Path, default=None, help="JSON training config (keys of TrainConfig)")
+    p.add_argument("--config", type=Path, default=None, help="JSON training config (keys of TrainConfig; default: none, built-in defaults)")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="model size (default: deep_bn_micro_lags; seed = the v0.1.0 architecture)")
-    p.add_argument("--classes", default=None, help="comma-separated subset of labels to keep")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--classes", default=None, help="comma-separated subset of labels to keep (default: all)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"training epochs (default: the config file's, else {TrainConfig.epochs})")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"windows per batch (default: the config file's, else {TrainConfig.batch_size})")
+    p.add_argument("--lr", type=float, default=None,
+                   help=f"peak AdamW learning rate (default: the config file's, else {TrainConfig.lr:g})")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"seed for splits, shuffling, augmentation (default: the config file's, else {TrainConfig.seed})")
     p.add_argument("--val-subjects", type=_count_or_share, default=None, metavar="N|SHARE",
                    help="training subjects held out for early stopping: a count, a share (0.15), "
-                        "or 0 to refit on all of them for the full epoch budget")
+                        f"or 0 to refit on all of them for the full epoch budget (default: {TrainConfig.val_subjects})")
+    p.add_argument("--unlabelled", action="store_true", default=None,
+                   help="also train on the windows of unlabelled stretches (VAE + motifs; default: labelled "
+                        "windows only; a dataset without any label always gives a motif-only model)")
     p.add_argument("--test-subjects", default=None, metavar="A,B,...",
                    help="subjects held out for testing (as `tcnvae data inspect` lists them; overrides a "
                         "dataset's official split; default: the official split or meta.json test_subjects)")
@@ -42,7 +49,8 @@ def register(sub) -> None:
                    help="fp32, or autocast in bf16 / fp16 (fp16 with a GradScaler); default fp32")
     p.add_argument("--sync-check", action="store_true",
                    help="log a digest of the weights after every step on every rank (checks torchrun runs stay in step)")
-    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
     p.set_defaults(func=run)
 
@@ -55,7 +63,8 @@ def _count_or_share(text: str) -> int | float:
 def run(args: argparse.Namespace) -> int:
     cfg = build_config(args.config, data=args.data, preset=args.preset, classes=args.classes, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
-                       val_subjects=args.val_subjects, test_subjects=args.test_subjects)
+                       val_subjects=args.val_subjects, test_subjects=args.test_subjects,
+                       unlabelled=args.unlabelled)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(args.device)
@@ -74,10 +83,16 @@ def _train(args: argparse.Namespace, cfg, device, world) -> int:
     progress = TrainProgress(cfg.epochs, cfg.batch_size, stream=None if world.main else open(os.devnull, "w"))
 
     def on_epoch(row: dict) -> None:
-        validated = "val_macro_f1" in row  # a refit has no validation subjects
-        held_out = (f"val macro-F1 {row['val_macro_f1']:.4f}  val acc {row['val_accuracy']:.4f}  "
-                    f"active units {row['active_units']}" if validated
-                    else f"train acc {row['train_accuracy']:.4f}  (refit: no validation subjects)")
+        validated = "val_macro_f1" in row or "val_loss" in row  # a refit has no validation subjects
+        if "val_macro_f1" in row:
+            held_out = (f"val macro-F1 {row['val_macro_f1']:.4f}  val acc {row['val_accuracy']:.4f}  "
+                        f"active units {row['active_units']}")
+        elif validated:  # nothing labelled to score (a motif-only model)
+            held_out = f"val loss {row['val_loss']:.4f}  active units {row['active_units']}"
+        elif "train_accuracy" in row:
+            held_out = f"train acc {row['train_accuracy']:.4f}  (refit: no validation subjects)"
+        else:
+            held_out = "(refit: no validation subjects)"
         progress.write(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {held_out}  "
                    f"{row['seconds']:.0f}s{'  *best' if validated and row['best'] else ''}")
 

@@ -4,7 +4,7 @@ Sources read their native files, then call `canonical_recordings`, which
 1. handles NaN gaps at the native rate: gaps of at most `max_gap_s` are linearly
    interpolated, longer gaps split the recording into pieces, leading/trailing NaN is trimmed;
 2. resamples each piece to `contract.RATE_HZ` with an anti-aliased polyphase filter
-   (`scipy.signal.resample_poly`); labels follow by nearest sample.
+   (`tcnvae.data.resample`, the same one live streams use); labels follow by nearest sample.
 What was interpolated or dropped is counted in a `DropReport`, logged and returned.
 """
 
@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 
 from tcnvae.contract import CHANNELS, N_CHANNELS, RATE_HZ, SENSOR_GROUPS
+from tcnvae.data import resample
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +89,9 @@ def present_mask(*groups: str) -> np.ndarray:
     return mask
 
 
-def resample_ratio(src_hz: float, dst_hz: float = RATE_HZ) -> tuple[int, int]:
-    """(up, down) integers with up/down == dst/src (to 1e-3 relative)."""
-    frac = Fraction(dst_hz / src_hz).limit_denominator(1000)
-    return frac.numerator, frac.denominator
-
-
 def resample_signals(x: np.ndarray, src_hz: float, dst_hz: float = RATE_HZ) -> np.ndarray:
     """Anti-aliased polyphase resampling of [T, C] along time; returns float32."""
-    up, down = resample_ratio(src_hz, dst_hz)
-    if up == down:
-        return np.ascontiguousarray(x, dtype=np.float32)
-    # padtype='line' avoids the edge droop that zero padding causes on a gravity offset.
-    from scipy.signal import resample_poly  # only when a rate differs; keeps scipy out of the servers
-
-    y = resample_poly(np.asarray(x, dtype=np.float64), up, down, axis=0, padtype="line")
-    return y.astype(np.float32)
+    return resample.resample_signals(x, src_hz, dst_hz)
 
 
 def resample_labels(labels: np.ndarray, n_out: int, src_hz: float, dst_hz: float = RATE_HZ) -> np.ndarray:

@@ -4,6 +4,10 @@ With purity=1 (the default) windows are cut inside each contiguous run of one la
 (the HAPT protocol: "windows cut inside each labelled segment"), so every kept window is
 pure and never touches an unlabelled (-1) sample. With purity<1 windows slide over the whole
 recording and keep the majority label when its share is at least `purity`.
+
+With unlabelled=True the windows of unlabelled stretches are kept too, with y = -1: inside each
+run of -1 (purity=1), or every window whose majority share falls short (purity<1). They train
+the VAE and the motif prototypes but never the activity head.
 """
 
 from __future__ import annotations
@@ -39,9 +43,14 @@ class WindowSet:
         """Distinct subjects in natural order ("s:2" before "s:10")."""
         return sorted(set(self.subject.tolist()), key=natural_key)
 
+    @property
+    def labelled(self) -> np.ndarray:
+        """bool [N]: the window has a label (y >= 0); unlabelled windows have y = -1."""
+        return self.y >= 0
+
     def class_counts(self) -> dict[str, int]:
-        """Windows per class name, every class listed (zero included)."""
-        counts = np.bincount(self.y, minlength=len(self.label_names))
+        """Labelled windows per class name, every class listed (zero included)."""
+        counts = np.bincount(self.y[self.y >= 0], minlength=len(self.label_names))
         return {n: int(c) for n, c in zip(self.label_names, counts)}
 
 
@@ -49,8 +58,8 @@ def natural_key(s: str) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
 
-def _run_starts(labels: np.ndarray, size: int, stride: int, grid: str) -> np.ndarray:
-    """Window starts inside each run of one label (>= 0), vectorised over runs.
+def _run_starts(labels: np.ndarray, size: int, stride: int, grid: str, unlabelled: bool = False) -> np.ndarray:
+    """Window starts inside each run of one label (>= 0; also -1 with `unlabelled`), vectorised over runs.
 
     grid="segment": the first window starts at the run start; grid="recording": starts lie on
     the recording-wide grid 0, stride, 2*stride, ... (sliding over the whole recording and
@@ -62,7 +71,7 @@ def _run_starts(labels: np.ndarray, size: int, stride: int, grid: str) -> np.nda
     run_label = labels[a]
     if grid == "recording":
         a = -(-a // stride) * stride
-    keep = (run_label >= 0) & (b - a >= size)
+    keep = ((run_label >= 0) | unlabelled) & (b - a >= size)
     a, b = a[keep], b[keep]
     n = (b - a - size) // stride + 1
     if n.sum() == 0:
@@ -72,16 +81,20 @@ def _run_starts(labels: np.ndarray, size: int, stride: int, grid: str) -> np.nda
 
 
 def _majority_starts(
-    labels: np.ndarray, size: int, stride: int, purity: float
+    labels: np.ndarray, size: int, stride: int, purity: float, unlabelled: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     starts = np.arange(0, len(labels) - size + 1, stride)
     lw = sliding_window_view(labels, size)[starts]  # [n, size]
     classes = np.unique(labels[labels >= 0])
-    if len(starts) == 0 or len(classes) == 0:
+    if len(starts) == 0 or (len(classes) == 0 and not unlabelled):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if len(classes) == 0:
+        return starts, np.full(len(starts), -1, dtype=np.int64)
     counts = (lw[:, :, None] == classes[None, None, :]).sum(axis=1)  # [n, classes]
     best = counts.argmax(axis=1)
     ok = counts[np.arange(len(starts)), best] >= purity * size
+    if unlabelled:
+        return starts, np.where(ok, classes[best], -1)
     return starts[ok], classes[best[ok]]
 
 
@@ -95,9 +108,10 @@ def _label_union(recordings: list[Recording]) -> tuple[tuple[str, ...], list[np.
 
 def make_windows(
     recordings: list[Recording], size: int = WINDOW, stride: int = STRIDE, purity: float = 1.0,
-    grid: str = "segment",
+    grid: str = "segment", unlabelled: bool = False,
 ) -> WindowSet:
-    """Cut windows [N, size, 9] per recording; unlabelled windows are dropped.
+    """Cut windows [N, size, 9] per recording; unlabelled windows are dropped unless `unlabelled`
+    (then they are kept with y = -1, in time order beside the labelled ones).
 
     purity=1: windows inside each run of one label, starting at the run start
     (grid="segment") or on the recording-wide stride grid (grid="recording").
@@ -115,13 +129,13 @@ def make_windows(
         if len(rec) < size:
             continue
         if purity >= 1.0:
-            starts = _run_starts(rec.labels, size, stride, grid)
+            starts = _run_starts(rec.labels, size, stride, grid, unlabelled)
             lab = rec.labels[starts]
         else:
-            starts, lab = _majority_starts(rec.labels, size, stride, purity)
+            starts, lab = _majority_starts(rec.labels, size, stride, purity, unlabelled)
         view = sliding_window_view(rec.signals, size, axis=0)  # [T-size+1, 9, size], no copy
         xs.append(view[starts].transpose(0, 2, 1))
-        ys.append(remap[lab] if len(lab) else lab)
+        ys.append(np.where(lab >= 0, remap[np.maximum(lab, 0)], -1) if len(remap) else lab)
         subj.append(np.full(len(starts), rec.subject))
         dom.append(np.full(len(starts), rec.domain))
     if not xs:

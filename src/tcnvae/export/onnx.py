@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 INPUT_NAME = "x"
 OUTPUT_NAMES = ("latent", "motif_scores", "activity_probs")
+MOTIF_ONLY_OUTPUTS = OUTPUT_NAMES[:2]  # a model trained without labels has no activity head
 STATIC_OPSET = 11  # what the Hailo DFC parses reliably
 DYNAMIC_OPSET = 17  # servers; >= 13 also lets INT8 carry per-channel QDQ
 
@@ -55,19 +56,27 @@ def fold_normalization(encoder: nn.Module) -> nn.Module:
     return folded
 
 
+def output_names(encoder: nn.Module) -> tuple[str, ...]:
+    """The graph outputs of a DeployableEncoder: without an activity head, latent + motif scores."""
+    return OUTPUT_NAMES if getattr(encoder, "activity_head", None) is not None else MOTIF_ONLY_OUTPUTS
+
+
 def export_onnx(encoder: nn.Module, path: Path, dynamic: bool) -> Path:
     """Export a DeployableEncoder to `path`: static [1,100,9] at opset 11, or free batch at opset 17."""
     model = fold_normalization(encoder).cpu()  # exported from the CPU whatever device it trained on
     example = torch.zeros(1, WINDOW, N_CHANNELS)
-    axes = {k: {0: "batch"} for k in (INPUT_NAME, *OUTPUT_NAMES)} if dynamic else None
+    names = output_names(encoder)
+    axes = {k: {0: "batch"} for k in (INPUT_NAME, *names)} if dynamic else None
     with warnings.catch_warnings():
         # The TorchScript exporter's deprecation notice and its Slice-folding notes: we fold
         # constants ourselves and check parity, so these carry no information for the user.
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (example,), str(path), input_names=[INPUT_NAME],
-                          output_names=list(OUTPUT_NAMES), opset_version=DYNAMIC_OPSET if dynamic else STATIC_OPSET,
+                          output_names=list(names), opset_version=DYNAMIC_OPSET if dynamic else STATIC_OPSET,
                           dynamic_axes=axes, do_constant_folding=True, dynamo=False)
     graph = fold_constants(onnx.load(str(path)))
+    if not dynamic:
+        pin_batch_dim(graph)
     graph.producer_name = "tcnvae"
     onnx.save(graph, str(path))
     check_onnx(path)
@@ -104,6 +113,23 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
     g.node.extend(kept)
     del g.initializer[:]
     g.initializer.extend(inits)
+    return model
+
+
+def pin_batch_dim(model: onnx.ModelProto, batch: int = 1) -> onnx.ModelProto:
+    """Declare the static graph's outputs with concrete shapes ([1, 64], [1, 12], [1, C]).
+
+    The TorchScript exporter names the outputs' batch dim symbolically (`Gemmlatent_dim_0`)
+    even without dynamic axes; the Hailo parser and any reader of the graph's signature want
+    numbers. Strict shape inference in check_onnx then proves the pinned dims are consistent.
+    """
+    for value in [*model.graph.input, *model.graph.output]:
+        for i, dim in enumerate(value.type.tensor_type.shape.dim):
+            if not dim.HasField("dim_value"):
+                if i != 0:
+                    raise ExportError(f"{value.name}: dim {i} is symbolic ({dim.dim_param!r}); only the batch may be")
+                dim.Clear()
+                dim.dim_value = batch
     return model
 
 

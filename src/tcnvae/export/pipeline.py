@@ -64,6 +64,9 @@ def export_release(registry: Registry, ref: str, int8: bool = True, calibration:
                               "released files are never modified — publish a new version to re-export")
         log.info("%s: export/ already complete and verified", release.ref)
         return _summary(release, wanted, already=True)
+    if registry.is_shipped(release):  # say so before minutes of work, not after
+        raise ExportError(f"{release.ref} is a shipped release in {registry.shipped} without export/, read-only "
+                          f"from the default registry; pass --models {registry.shipped} to export into it")
     windows = None
     if calibration is not None:
         from tcnvae.export.calibration import calibration_windows
@@ -138,7 +141,7 @@ def build_export(release: Release, out: Path, int8: bool,
     write_reference_outputs(release, encoder, out, out / DYNAMIC)
     files = {name: out / name for name in (STATIC, DYNAMIC, CALIBRATION, PARITY, HAILO, REFERENCE_FILE,
                                            *([INT8] if int8 else []))}
-    n_classes = int(report["outputs"]["activity_probs"][-1])
+    n_classes = int(report["outputs"].get("activity_probs", [0])[-1])  # 0: motif-only
     files.update(write_triton_repo(out, release.name, release.version, n_classes, out / DYNAMIC))
     return files
 
@@ -159,10 +162,11 @@ def measure_parity(release: Release, encoder, out: Path, int8: bool, calibration
     }
     int8_report: dict | str = "skipped (--skip-int8)"
     if int8:
-        int8_report = P.int8_measures(dynamic_out, P.run_onnx(out / INT8, x), y, dynamic_out[2].shape[1])
+        int8_report = P.int8_measures(dynamic_out, P.run_onnx(out / INT8, x), y, dynamic_out[-1].shape[1])
         measured.update({"int8_latent_cosine_mean": int8_report["latent_cosine_mean"],
-                         "int8_argmax_agreement": int8_report["argmax_agreement"],
-                         "int8_macro_f1_drop": int8_report["macro_f1_drop"]})
+                         "int8_argmax_agreement": int8_report["argmax_agreement"]})
+        if "macro_f1_drop" in int8_report:  # a motif-only model has no labels to score
+            measured["int8_macro_f1_drop"] = int8_report["macro_f1_drop"]
     checks = P.verdict(measured)
     _write_json(out / PARITY, {
         "release": release.ref, "heldout": {"file": "samples/heldout.npz", "windows": int(len(x))},

@@ -37,7 +37,9 @@ def _tensor(name: str, dims: list[int]) -> str:
 def config_pbtxt(name: str, version: str, n_classes: int) -> str:
     """The model configuration in protobuf text format (Triton's ModelConfig schema)."""
     number = triton_version(version)
-    outputs = [("latent", [LATENT_DIM]), ("motif_scores", [N_MOTIFS]), ("activity_probs", [n_classes])]
+    outputs = [("latent", [LATENT_DIM]), ("motif_scores", [N_MOTIFS])]
+    if n_classes > 0:  # 0: a motif-only model, no activity output
+        outputs.append(("activity_probs", [n_classes]))
     return "\n".join([
         f"# Triton / KServe model repository entry for {name}@{version}, written by `tcnvae export`.",
         "# Version folder: semver MAJOR.MINOR.PATCH -> MAJOR*10000 + MINOR*100 + PATCH "

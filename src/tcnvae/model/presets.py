@@ -5,6 +5,7 @@ several lags (see docs/training.md, "Model presets")."""
 
 from __future__ import annotations
 
+from tcnvae.errors import one_of
 from tcnvae.model.vae import ModelConfig
 
 # Five levels, dilations 1..16: receptive field 125 samples, fewer MACs than `seed`.
@@ -32,5 +33,5 @@ PRESETS: dict[str, dict] = {
 
 def preset_config(name: str, **overrides) -> ModelConfig:
     if name not in PRESETS:
-        raise ValueError(f"unknown model preset {name!r}; choose from {sorted(PRESETS)}")
+        raise ValueError(f"unknown model preset {name!r}; choose from {one_of(sorted(PRESETS))}")
     return ModelConfig(**{**PRESETS[name], **overrides})

@@ -1,5 +1,8 @@
 """ModelConfig + TCNVAE: encoder, decoder, activity head, domain head behind gradient reversal.
 
+`n_classes=0` is a motif-only model (trained without labels): no activity head, and the
+deployable encoder answers latent + motif scores only.
+
 Tensors enter and leave time-major, (B, T, C), as the serving contract has them; the
 convolutions work channel-major, (B, C, T).
 """
@@ -68,7 +71,7 @@ class TCNVAE(nn.Module):
         # A linear 1x1 output: the seed ended the decoder in a ReLU block, which cannot
         # reproduce the negative half of z-scored signals.
         self.dec_out = nn.Conv1d(c.decoder_channels[-1], c.in_channels, 1)
-        self.activity_head = nn.Linear(c.latent_dim, c.n_classes)
+        self.activity_head = nn.Linear(c.latent_dim, c.n_classes) if c.n_classes > 0 else None
         self.grl = GradientReversal()
         self.domain_head = nn.Sequential(
             nn.Linear(c.latent_dim, 64), nn.ReLU(), nn.Linear(64, max(c.n_domains, 1))
@@ -95,20 +98,23 @@ class TCNVAE(nn.Module):
             "mu": mu,
             "logvar": logvar,
             "recon": self.decode(z[:recon_count], x.shape[1]),
-            "logits": self.activity_head(mu),
+            "logits": self.activity_head(mu) if self.activity_head is not None else mu[:, :0],
             "domain_logits": self.domain_head(self.grl(mu)),
         }
 
 
 class DeployableEncoder(nn.Module):
-    """What ships to the edge: normalized window -> latent, motif scores, activity probabilities."""
+    """What ships to the edge: normalized window -> latent, motif scores, activity probabilities
+    (latent and motif scores only for a motif-only model)."""
 
     def __init__(self, model: TCNVAE) -> None:
         super().__init__()
         self.micro, self.encoder, self.fc_mu = model.micro, model.encoder, model.fc_mu
         self.activity_head, self.motifs = model.activity_head, model.motifs
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         h = self.encoder(self.micro(x.transpose(1, 2))).mean(dim=2)
         latent = self.fc_mu(h)
+        if self.activity_head is None:
+            return latent, self.motifs(latent)
         return latent, self.motifs(latent), F.softmax(self.activity_head(latent), dim=1)

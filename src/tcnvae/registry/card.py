@@ -28,7 +28,7 @@ def render_card(folder: Path, name: str, version: str, created: str, source: str
     parts = [
         "---\n" + to_yaml(_front_matter(name, version, names, metrics)) + "---\n",
         f"# {name} {version}\n\nTCN-VAE encoder for 9-channel IMU windows (100 samples at 100 Hz) -> "
-        f"64-d latent, 12 motif scores, activity probabilities. Released {created or '—'} from `{source}`.\n",
+        f"64-d latent, 12 motif scores{_heads(labels)}. Released {created or '—'} from `{source}`.\n",
         render_architecture(docs["model_config.json"]),
         _training_data(metrics, docs["train_config.json"], labels, names),
         _normalization(docs["normalization.json"]),
@@ -166,9 +166,24 @@ def _motifs(doc: dict) -> str:
         text += f"{doc['note']}\n\n"
     if not motifs:
         return text + "No motif table was recorded.\n"
-    rows = [(m.get("id", i), _fmt(m.get("share")), _fmt(m.get("dominant_activities")), _fmt(m.get("purity")))
+    if doc.get("traits_method"):
+        text += f"What a motif looks like is measured {doc['traits_method']}.\n\n"
+    rows = [(m.get("id", i), _fmt(m.get("share")), m.get("description") or "—",
+             _activities(m.get("dominant_activities")), _fmt(m.get("purity")))
             for i, m in enumerate(motifs)]
-    return text + _table(("motif", "share of windows", "dominant activities", "purity"), rows)
+    return text + _table(("motif", "share of windows", "what it looks like", "dominant activities", "purity"), rows)
+
+
+def _heads(labels: dict) -> str:
+    if labels.get("labels"):
+        return ", activity probabilities"
+    return " (motif-only: trained without labels, no activity head)"
+
+
+def _activities(acts: object) -> str:
+    if not isinstance(acts, list) or not acts:
+        return "— (no labels)"
+    return ", ".join(f"{a.get('label')} {_fmt(a.get('share'))}" if isinstance(a, dict) else _fmt(a) for a in acts)
 
 
 def _intended_use() -> str:

@@ -20,6 +20,7 @@ import tempfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from tcnvae.errors import one_of
 from tcnvae.registry.checksums import sha256_file
 from tcnvae.registry.store import NAME, SEMVER, Registry, Release, RegistryError, verify_release
 
@@ -106,7 +107,7 @@ def _members(tar: tarfile.TarFile, tarball: Path) -> tuple[str, str, list[tuple[
                 raise RegistryError(f"{tarball}: {m.name!r} is a file where the version folder belongs")
             found.append((m, "/".join(parts[2:])))
     if len(tops) != 1:
-        raise RegistryError(f"{tarball}: expected exactly one NAME/vX.Y.Z/ folder, found {sorted(tops) or 'none'}")
+        raise RegistryError(f"{tarball}: expected exactly one NAME/vX.Y.Z/ folder, found {one_of(sorted(tops), 'and')}")
     name, version = tops.pop()
     _check_budget(tarball, sum(m.size for m, _ in found))
     return name, version, found

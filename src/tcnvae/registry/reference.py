@@ -34,11 +34,12 @@ def reference_inputs(release_path: Path, n: int = REFERENCE_WINDOWS) -> np.ndarr
 
 def encode_reference(outputs: dict[str, np.ndarray], source: str) -> bytes:
     """The .npz bytes: each output float32 [n, D], the input it came from and who computed it."""
-    n = {len(outputs[k]) for k in OUTPUTS}
+    keys = [k for k in OUTPUTS if k in outputs]  # a motif-only model has no activity_probs
+    n = {len(outputs[k]) for k in keys}
     if len(n) != 1:
         raise ReferenceError(f"reference outputs disagree on the window count: {sorted(n)}")
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(outputs[k], dtype=np.float32) for k in OUTPUTS},
+    np.savez(buf, **{k: np.asarray(outputs[k], dtype=np.float32) for k in keys},
              input=np.array(REFERENCE_INPUT), source=np.array(source))
     return buf.getvalue()
 
@@ -53,7 +54,8 @@ def read_reference(path: Path) -> tuple[dict[str, np.ndarray], str]:
     """(outputs, source) from reference_outputs.npz; ReferenceError names what is wrong."""
     try:
         with np.load(path, allow_pickle=False) as f:
-            outputs = {k: np.asarray(f[k], dtype=np.float32) for k in OUTPUTS}
+            # latent and motif_scores always; activity_probs unless the model is motif-only
+            outputs = {k: np.asarray(f[k], dtype=np.float32) for k in OUTPUTS if k in f.files or k != OUTPUTS[2]}
             source, recorded = str(f["source"]), str(f["input"])
     except (OSError, KeyError, ValueError) as e:
         raise ReferenceError(f"{path}: cannot read the reference outputs {list(OUTPUTS)} ({e})") from e

@@ -43,7 +43,7 @@ def choose_version(registry: Registry, name: str, version: str | None, bump: str
     else:
         chosen = registry.next_version(name, bump or "minor")
     if chosen in registry.versions(name):
-        raise RegistryError(f"{name}@{chosen} already exists in {registry.root}; released versions are never "
+        raise RegistryError(f"{name}@{chosen} already exists in {registry.where}; released versions are never "
                             f"modified (use --bump or a new --version)")
     return chosen
 
@@ -163,7 +163,7 @@ def changelog_entry(folder: Path, source: Path | str) -> str:
 
 def describe(registry: Registry, name: str, version: str) -> dict:
     """One row of `tcnvae registry list` (no verification; cheap: JSON and a header read)."""
-    folder = registry.root / name / version
+    folder = registry.path_of(name, version)
     test = read_json_or_empty(folder / "eval_metrics.json").get("test", {})
     test = test if isinstance(test, dict) else {}
     try:
@@ -171,8 +171,11 @@ def describe(registry: Registry, name: str, version: str) -> dict:
     except CheckpointError:
         created = ""
     aliases = sorted(a for a, v in registry.aliases(name).items() if v == version)
-    return {"name": name, "version": version, "aliases": aliases, "test_macro_f1": test.get("macro_f1"),
-            "test_accuracy": test.get("accuracy"), "created": created}
+    labels = read_json_or_empty(folder / "labels.json").get("labels")
+    return {"name": name, "version": version, "aliases": aliases, "datasets": _datasets(folder),
+            "n_labels": len(labels) if isinstance(labels, list) else None,
+            "test_macro_f1": test.get("macro_f1"), "test_accuracy": test.get("accuracy"), "created": created,
+            "registry": str(folder.parent.parent)}
 
 
 def _datasets(folder: Path) -> list[str]:

@@ -4,6 +4,12 @@ A release is written into a hidden temporary folder and renamed into place, so a
 leaves half a version; released files are never modified. The one exception is `export/`,
 an add-only folder that `tcnvae export` fills, extending SHA256SUMS atomically.
 Every load path opens a release through `Registry.open`, which verifies checksums first.
+
+Two registries by default: `models/` ships with the repository (committed, read-only for
+users) and `user-models/` (git-ignored) receives the user's own releases, aliases and
+changelog, so training, releasing or promoting never modifies a tracked file. `Registry()`
+reads both (a version lives in one of them; a user alias overrides a shipped one) and writes
+only to `user-models/`; `Registry(DIR)` is exactly one folder, read and written.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ RUN_FILES = ("model_config.json", "normalization.json", "labels.json", "eval_met
 WEIGHTS_FULL = "full.safetensors"
 WEIGHTS_ENCODER = "encoder.safetensors"
 SAMPLES = ("samples/calibration.npy", "samples/heldout.npz")
+SHIPPED_MODELS = Path("models")      # committed with the repository
+USER_MODELS = Path("user-models")    # git-ignored: the user's own releases
 
 
 class RegistryError(TcnvaeError):
@@ -111,20 +119,58 @@ class Release:
 
 
 class Registry:
-    def __init__(self, root: str | Path = "models") -> None:
+    """Releases under `root` (written and read) and, by default, the shipped `models/` (read).
+
+    `Registry()` / `Registry(None)`: writes go to `user-models/`, reads see it and `models/`.
+    `Registry(DIR)`: exactly DIR (how the shipped registry itself is maintained: `--models models`).
+    """
+
+    def __init__(self, root: str | Path | None = None, shipped: str | Path | None = None) -> None:
+        if root is None:
+            root, shipped = USER_MODELS, SHIPPED_MODELS if shipped is None else shipped
         self.root = Path(root)
+        self.shipped = Path(shipped) if shipped is not None else None
+        if self.shipped is not None and self.shipped.resolve() == self.root.resolve():
+            self.shipped = None
+
+    @property
+    def roots(self) -> list[Path]:
+        """Where releases are looked up, the writable root first."""
+        return [self.root] + ([self.shipped] if self.shipped is not None else [])
+
+    @property
+    def where(self) -> str:
+        """The searched folders in words, for messages."""
+        return " and ".join(f"{r}/" for r in self.roots)
 
     # -- references -------------------------------------------------------------------
     def versions(self, name: str) -> list[str]:
-        folder = self.root / name
-        if not folder.is_dir():
-            return []
-        found = [p.name for p in folder.iterdir() if p.is_dir() and SEMVER.match(p.name) and p.name.startswith("v")]
+        found: set[str] = set()
+        for root in self.roots:
+            folder = root / name
+            if folder.is_dir():
+                found.update(p.name for p in folder.iterdir()
+                             if p.is_dir() and SEMVER.match(p.name) and p.name.startswith("v"))
         return sorted(found, key=parse_version)
 
+    def path_of(self, name: str, version: str) -> Path:
+        """The folder of name/version: the writable root's if it has it, else the shipped one's."""
+        for root in self.roots:
+            if (root / name / version).is_dir():
+                return root / name / version
+        return self.root / name / version
+
+    def is_shipped(self, release: "Release") -> bool:
+        """True for a release read from the shipped registry (never written through this one)."""
+        return self.shipped is not None and release.path.parent.parent.resolve() == self.shipped.resolve()
+
     def aliases(self, name: str) -> dict[str, str]:
-        path = self.root / name / ALIASES_FILE
-        return json.loads(path.read_text()) if path.is_file() else {}
+        merged: dict[str, str] = {}
+        for root in reversed(self.roots):  # the writable root's aliases win
+            path = root / name / ALIASES_FILE
+            if path.is_file():
+                merged.update(json.loads(path.read_text()))
+        return merged
 
     def resolve(self, ref: str) -> tuple[str, str]:
         """`name@vX.Y.Z`, `name@alias` or `name` (its champion, else its latest) -> (name, version)."""
@@ -133,46 +179,57 @@ class Registry:
             raise RegistryError(f"malformed reference {ref!r}: expected name@vX.Y.Z or name@alias")
         versions = self.versions(name)
         if not versions:
-            raise RegistryError(f"no model named {name!r} in {self.root}")
+            known = self.names()
+            raise RegistryError(f"no model named {name!r} (looked in {self.where}); "
+                                + (f"models there: {_words(known)}" if known else "it holds no releases"))
+        aliases = self.aliases(name)
         if not tag:
-            tag = "champion" if "champion" in self.aliases(name) else versions[-1]
+            tag = "champion" if "champion" in aliases else versions[-1]
         if SEMVER.match(tag):
             version = format_version(parse_version(tag))
-        elif tag in self.aliases(name):
-            version = self.aliases(name)[tag]
+        elif tag in aliases:
+            version = aliases[tag]
         else:
-            raise RegistryError(f"{name} has no version or alias {tag!r}; versions {versions}, "
-                                f"aliases {sorted(self.aliases(name))}")
+            raise RegistryError(f"{name} has no version or alias {tag!r} (looked in {self.where}); "
+                                + self.choices(name))
         if version not in versions:
-            raise RegistryError(f"{name}@{version} is not in {self.root}")
+            raise RegistryError(f"{name}@{version} does not exist (looked in {self.where}); " + self.choices(name))
         return name, version
+
+    def choices(self, name: str) -> str:
+        """The versions and aliases of `name`, in words (for error messages)."""
+        aliases = self.aliases(name)
+        said = f"versions: {_words(self.versions(name))}"
+        if aliases:
+            said += "; aliases: " + ", ".join(f"{a} (-> {v})" for a, v in sorted(aliases.items()))
+        return said
 
     def names(self) -> list[str]:
         """Every model name with at least one released version."""
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and NAME.match(p.name) and self.versions(p.name))
+        found = {p.name for root in self.roots if root.is_dir() for p in root.iterdir()
+                 if p.is_dir() and NAME.match(p.name)}
+        return sorted(n for n in found if self.versions(n))
 
     def verify(self, ref: str) -> tuple[Release, VerifyReport]:
         """Recompute every checksum and check the weight formats, without raising on problems."""
         name, version = self.resolve(ref)
-        release = Release(self.root / name / version, name, version)
+        release = Release(self.path_of(name, version), name, version)
         return release, self._verify(release)
 
     def _verify(self, release: Release) -> VerifyReport:
         """verify_release, refusing a version folder (or its model folder) that is a symlink: a
         link would let files from outside the registry pass as a release."""
-        linked = [p for p in (self.root / release.name, release.path) if p.is_symlink()]
+        linked = [p for p in (release.path.parent, release.path) if p.is_symlink()]
         if linked:
             report = VerifyReport(release.path)
-            report.unsafe += [f"{p.relative_to(self.root).as_posix()} is a symlink (to {os.readlink(p)}); "
+            report.unsafe += [f"{p.relative_to(release.path.parent.parent).as_posix()} is a symlink (to {os.readlink(p)}); "
                               "releases must be real folders inside the registry" for p in linked]
             return report
         return verify_release(release.path)
 
     def open(self, ref: str, verify: bool = True) -> Release:
         name, version = self.resolve(ref)
-        release = Release(self.root / name / version, name, version)
+        release = Release(self.path_of(name, version), name, version)
         report = self._verify(release) if verify else None
         if report is not None and not report.ok:
             raise RegistryError(f"{release.ref} failed verification in {release.path}: "
@@ -192,8 +249,9 @@ class Registry:
             raise RegistryError(f"malformed model name {name!r}")
         version = format_version(parse_version(version))
         target = self.root / name / version
-        if target.exists():
-            raise RegistryError(f"{name}@{version} already exists at {target}; released versions are never modified")
+        if target.exists() or version in self.versions(name):
+            raise RegistryError(f"{name}@{version} already exists at {self.path_of(name, version)}; "
+                                "released versions are never modified")
         date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         # The CHANGELOG entry is written beside the versions before the atomic rename, so a crash
         # after the rename cannot lose it: sync_changelog() (now, or on the next release or
@@ -227,12 +285,16 @@ class Registry:
             raise RegistryError(f"malformed alias {alias!r}")
         name, version = self.resolve(ref)
         self.open(f"{name}@{version}")  # never point an alias at a release that fails verification
-        aliases = {**self.aliases(name), alias: version}
-        _atomic_write_text(self.root / name / ALIASES_FILE, json.dumps(aliases, indent=2, sort_keys=True) + "\n")
+        own = self.root / name / ALIASES_FILE  # only this root's aliases: a shipped alias stays in models/
+        aliases = {**(json.loads(own.read_text()) if own.is_file() else {}), alias: version}
+        _atomic_write_text(own, json.dumps(aliases, indent=2, sort_keys=True) + "\n")
         return version
 
     def add_files(self, release: Release, files: dict[str, Path]) -> None:
         """Add new files under release/export/ (add-only) and extend SHA256SUMS atomically."""
+        if self.is_shipped(release):
+            raise RegistryError(f"{release.ref} is a shipped release in {self.shipped}, read-only from the default "
+                                f"registry; to change the shipped registry itself pass --models {self.shipped}")
         sums = read_sums(release.path)
         for rel, src in files.items():
             if not rel.startswith("export/") or ".." in Path(rel).parts:
@@ -267,6 +329,10 @@ class Registry:
             added = "".join(f"{text}\n\n" for _, _, text in sorted(missing, reverse=True))
             _atomic_write_text(path, head + added + body)
         return [ref for _, ref, _ in missing]
+
+
+def _words(items: list[str]) -> str:
+    return ", ".join(items) if items else "none"
 
 
 def verify_release(folder: Path) -> VerifyReport:

@@ -4,6 +4,9 @@
     out = engine.infer(raw)      # raw float [N, 100, 9] in SI units (m/s^2, rad/s, uT)
     out["latent"], out["motif_scores"], out["activity_probs"]   # float32 [N,64], [N,12], [N,C]
 
+A motif-only release (trained without labels: `labels` is empty) answers latent and
+motif_scores only; `Engine.outputs` names what a release answers.
+
 `validate` and `run` are the two halves of `infer`, split so a micro-batcher can validate each
 request on its own (errors name that request's window index) and run many requests at once.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -20,7 +23,7 @@ import numpy as np
 from tcnvae.contract import N_CHANNELS, N_MOTIFS, LATENT_DIM, WINDOW, channel_limits, validate_windows
 from tcnvae.extras import available, require
 from tcnvae.registry.reference import REFERENCE_FILE, ReferenceError, read_reference, reference_inputs
-from tcnvae.runtime.backend import OUTPUT_NAMES, Backend
+from tcnvae.runtime.backend import OUTPUT_NAMES, Backend, outputs_for
 from tcnvae.runtime.errors import EngineError
 from tcnvae.runtime.precision import check_int8_start, graph_for, int8_gate
 
@@ -38,6 +41,9 @@ class ModelInfo:
     ref: str
     sha256: str  # of encoder.safetensors, as recorded in the release's SHA256SUMS
     labels: tuple[str, ...]
+    # motifs.json's per-motif entries (name, description, traits, dominant activities): what a
+    # motif looks like, for reports; empty when the release has none.
+    motifs: tuple[dict, ...] = field(default=(), compare=False, hash=False, repr=False)
 
 
 def build_backend(release, backend: str, threads: int, precision: str = "fp32", device: str = "cpu") -> Backend:
@@ -90,7 +96,7 @@ class Engine:
         precision="int8" serves export/encoder_int8.onnx, only if export/parity.json holds its bounds;
         `device` places the torch backend (cpu, auto, cuda, cuda:N, mps)."""
         info = ModelInfo(release.name, release.version, release.ref, release.weights_sha256,
-                         tuple(release.labels))
+                         tuple(release.labels), _motifs_of(release))
         gate = int8_gate(release.export_dir) if precision == "int8" else None
         engine = cls(build_backend(release, backend, threads, precision, device), release.normalizer(), info,
                      channel_limits() if limits is None else limits, precision)
@@ -103,6 +109,11 @@ class Engine:
     def labels(self) -> tuple[str, ...]:
         return self.info.labels
 
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Output names this model answers (no activity_probs for a motif-only model)."""
+        return outputs_for(self.labels)
+
     def validate(self, raw: np.ndarray) -> np.ndarray:
         """Contract checks (shape, finite, physical limits); ContractError names the index."""
         return validate_windows(raw, self.limits)
@@ -113,10 +124,11 @@ class Engine:
         n = len(x)
         expected = {"latent": (n, LATENT_DIM), "motif_scores": (n, N_MOTIFS),
                     "activity_probs": (n, len(self.labels))}
-        for key, shape in expected.items():
-            if out[key].shape != shape:
+        for key in self.outputs:
+            shape = expected[key]
+            if key not in out or out[key].shape != shape:
                 raise EngineError(f"backend {self.backend.name} returned {key} of shape "
-                                  f"{out[key].shape}, expected {shape}")
+                                  f"{out[key].shape if key in out else 'none'}, expected {shape}")
         return out
 
     def infer(self, raw: np.ndarray) -> dict[str, np.ndarray]:
@@ -155,7 +167,7 @@ class Engine:
             except ReferenceError as e:
                 raise EngineError(str(e)) from e
             x = reference_inputs(release.path, len(ref["latent"]))
-            done["reference"] = self._compare(x, [ref[k] for k in OUTPUT_NAMES], release,
+            done["reference"] = self._compare(x, [ref[k] for k in OUTPUT_NAMES if k in ref], release,
                                               f"the reference outputs in export/{REFERENCE_FILE} ({source})")
         if available("torch"):
             done["torch"] = self._compare_torch(release, n)
@@ -192,3 +204,11 @@ class Engine:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def _motifs_of(release) -> tuple[dict, ...]:
+    try:
+        doc = release.read_json("motifs.json")
+    except (OSError, ValueError):  # a release without a motif table still serves
+        return ()
+    return tuple(m for m in doc.get("motifs", []) if isinstance(m, dict))

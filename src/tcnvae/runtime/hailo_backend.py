@@ -65,13 +65,14 @@ class HailoBackend:
     def _map_outputs(self, n_classes: int) -> dict[str, str]:
         """HEF output names are compiler-given; match ours by width (64, 12, C), else by order."""
         infos = self._hef.get_output_vstream_infos()
-        widths = {"latent": 64, "motif_scores": 12, "activity_probs": n_classes}
+        names = OUTPUT_NAMES if n_classes else OUTPUT_NAMES[:2]  # 0 classes: a motif-only model
+        widths = dict(zip(names, (64, 12, n_classes)))
         by_width = {int(np.prod(i.shape)): i.name for i in infos}
-        if len(set(widths.values())) == 3 and all(w in by_width for w in widths.values()):
+        if len(set(widths.values())) == len(names) and all(w in by_width for w in widths.values()):
             return {ours: by_width[w] for ours, w in widths.items()}
-        if len(infos) != len(OUTPUT_NAMES):
-            raise EngineError(f"{self._hef}: expected {len(OUTPUT_NAMES)} outputs, got {[i.name for i in infos]}")
-        return dict(zip(OUTPUT_NAMES, (i.name for i in infos)))
+        if len(infos) != len(names):
+            raise EngineError(f"{self._hef}: expected {len(names)} outputs, got {[i.name for i in infos]}")
+        return dict(zip(names, (i.name for i in infos)))
 
     def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         hp = self._hp

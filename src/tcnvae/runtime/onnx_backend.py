@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from tcnvae.extras import require
-from tcnvae.runtime.backend import INPUT_NAME, OUTPUT_NAMES
+from tcnvae.runtime.backend import INPUT_NAME, MOTIF_ONLY_OUTPUTS, OUTPUT_NAMES
 from tcnvae.runtime.errors import BackendUnavailable, EngineError
 from tcnvae.runtime.precision import graph_for
 
@@ -38,10 +38,12 @@ class OnnxBackend:
         except Exception as e:  # onnxruntime raises its own untyped errors for bad graphs
             raise EngineError(f"{model_path}: ONNX Runtime cannot load the graph ({e})") from e
         names = [o.name for o in self._session.get_outputs()]
-        if sorted(names) != sorted(OUTPUT_NAMES) or self._session.get_inputs()[0].name != INPUT_NAME:
-            raise EngineError(f"{model_path}: expected input {INPUT_NAME!r} and outputs {list(OUTPUT_NAMES)}, "
+        known = [n for n in (OUTPUT_NAMES, MOTIF_ONLY_OUTPUTS) if sorted(names) == sorted(n)]
+        if not known or self._session.get_inputs()[0].name != INPUT_NAME:
+            raise EngineError(f"{model_path}: expected input {INPUT_NAME!r} and outputs {list(OUTPUT_NAMES)} "
+                              f"(or {list(MOTIF_ONLY_OUTPUTS)} for a motif-only model), "
                               f"got {[i.name for i in self._session.get_inputs()]} -> {names}")
-        self._outputs = list(OUTPUT_NAMES)
+        self._outputs = list(known[0])
         self.artifact = str(model_path)
         self.threads = threads
 

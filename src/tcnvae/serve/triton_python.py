@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sysconfig
 from pathlib import Path
 
@@ -75,6 +76,10 @@ def bind(triton, engine) -> None:
                 config=ModelConfig(max_batch_size=MAX_BATCH, batcher=None), strict=True)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(models: Path, ref: str, http_port: int, grpc_port: int, metrics_port: int,
           precision: str = "fp32") -> None:
     """Verify and load the release, start tritonserver on loopback, serve until SIGTERM/SIGINT."""
@@ -89,7 +94,11 @@ def serve(models: Path, ref: str, http_port: int, grpc_port: int, metrics_port: 
     matching_libpython_first()
     config = TritonConfig(http_address="127.0.0.1", http_port=http_port, grpc_address="127.0.0.1",
                           grpc_port=grpc_port, metrics_port=metrics_port, allow_metrics=True,
-                          exit_on_error=True, log_verbose=0)
+                          exit_on_error=True, exit_timeout_secs=10, log_verbose=0)
+    # SIGINT may arrive ignored (started in the background) and SIGTERM would kill this process
+    # without stopping tritonserver: both become the KeyboardInterrupt that triton.serve() handles.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     with Triton(config=config) as triton:
         bind(triton, engine)
         log.info("tritonserver serving %s (%s) on http %d, grpc %d", release.ref, precision, http_port, grpc_port)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tcnvae.errors import TcnvaeError
+from tcnvae.errors import TcnvaeError, one_of
 
 
 class ConfigError(TcnvaeError):
@@ -23,6 +23,12 @@ class TrainConfig:
     val_subjects: int | float = 0.15  # held-out TRAINING subjects for early stopping; 0: refit on all
     test_split: str = "official"  # official | none: use a source's default test subjects or not
     test_subjects: tuple[str, ...] = ()  # held out for testing; overrides a source's default split
+    # Keep the windows of unlabelled stretches (y = -1): they train the VAE (reconstruction, KL)
+    # and the motifs, not the activity head. Without any label the model is motif-only.
+    unlabelled: bool = False
+    labelled_share: float = 0.5  # at least this share of each batch is labelled windows (when both kinds exist)
+    pseudo_weight: float = 0.0  # > 0: the EMA model's confident answers on unlabelled windows train the head too
+    pseudo_threshold: float = 0.95  # teacher confidence from which an unlabelled window gets a pseudo-label
     epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-3
@@ -67,7 +73,9 @@ def build_config(file: str | Path | None = None, **flags) -> TrainConfig:
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise ConfigError(f"unknown training config keys: {unknown} (known: {sorted(names)})")
+        where = f"{file}: " if file is not None else ""
+        raise ConfigError(f"{where}unknown training config key(s) {one_of(unknown, 'and')}; "
+                          f"known keys: {one_of(sorted(names))}")
     for key in ("data", "classes", "test_subjects"):
         if isinstance(values.get(key), str):
             values[key] = tuple(s for s in values[key].split(",") if s)
@@ -77,6 +85,8 @@ def build_config(file: str | Path | None = None, **flags) -> TrainConfig:
         raise ConfigError(f"test_split must be 'official' or 'none', got {values['test_split']!r}")
     values = {k: tuple(str(s).strip() for s in v) if k == "test_subjects" else v for k, v in values.items()}
     cfg = TrainConfig(**values)
+    if not 0.0 < cfg.labelled_share <= 1.0:
+        raise ConfigError(f"labelled_share must be in (0, 1], got {cfg.labelled_share}")
     if cfg.epochs < 1 or cfg.batch_size < 2:
         raise ConfigError(f"epochs must be >= 1 and batch_size >= 2 (got {cfg.epochs}, {cfg.batch_size})")
     _check_values(cfg)

@@ -2,8 +2,15 @@
 early stopping on validation macro-F1, best checkpoint, resumable and deterministic.
 
 Any device (`--device`), optional autocast (`--precision`), and data-parallel under torchrun
-(train/distributed.py): each rank trains on its shard of every global batch, gradients are
-averaged by DistributedDataParallel, rank 0 validates, decides and writes.
+(train/distributed.py): each rank trains on its shard of every global batch (train/batches.py),
+gradients are averaged by DistributedDataParallel, rank 0 validates, decides and writes.
+
+Unlabelled windows (y = -1) train reconstruction, KL and the domain head; when both kinds are
+present each batch holds at least `labelled_share` labelled windows (cycled), so the activity
+head sees a steady stream of labels however few there are. Validation selects on macro-F1 over
+the labelled validation windows, or, without any (a motif-only model), on the validation loss.
+With `pseudo_weight` > 0 the EMA model's confident predictions on clean unlabelled windows
+also train the activity head on their augmented copies (self-training).
 
 Refit (no validation subjects, `val_subjects=0`): the whole epoch budget runs and the last EMA
 weights are the model; the budget is chosen beforehand on validation subjects.
@@ -33,9 +40,10 @@ from tcnvae.model.grl import dann_strength
 from tcnvae.model.presets import preset_config
 from tcnvae.model.vae import TCNVAE
 from tcnvae.train.augment import augment
+from tcnvae.train.batches import global_batches, mixed_batches  # noqa: F401  (mixed_batches: public here)
 from tcnvae.train.config import ConfigError, TrainConfig
-from tcnvae.train.distributed import SINGLE, World, barrier, broadcast, parameter_digest, shard
-from tcnvae.train.losses import active_units, beta_at, total_loss
+from tcnvae.train.distributed import SINGLE, World, barrier, broadcast, parameter_digest
+from tcnvae.train.losses import active_units, beta_at, kl_free_bits, pseudo_label_loss, total_loss
 from tcnvae.train.prepare import Prepared
 
 log = logging.getLogger(__name__)
@@ -59,7 +67,8 @@ def predict(model: TCNVAE, x_norm: np.ndarray, batch: int = 512) -> tuple[np.nda
     for i in range(0, len(x_norm), batch):
         mu, _ = model.encode(to_device(torch.from_numpy(np.ascontiguousarray(x_norm[i:i + batch])), device))
         mu = mu.float()
-        probs.append(torch.softmax(model.activity_head(mu), dim=1).cpu().numpy())
+        logits = model.activity_head(mu) if model.activity_head is not None else mu[:, :0]
+        probs.append(torch.softmax(logits, dim=1).cpu().numpy())
         mus.append(mu.cpu().numpy())
     k, d = model.config.n_classes, model.config.latent_dim
     return (np.concatenate(probs) if probs else np.zeros((0, k)), np.concatenate(mus) if mus else np.zeros((0, d)))
@@ -92,7 +101,10 @@ class Trainer:
         self.refit = len(data.val) == 0
         self.domains = domain_index(data.train.domain)[0] if len(data.domain_names) > 1 else None
         self.class_weight = self._class_weight().to(self.device) if cfg.class_weights else None
-        self.epoch, self.best_f1, self.bad_epochs = 0, -1.0, 0
+        # Pseudo-labels need both an activity head and unlabelled windows to learn from.
+        self.pseudo = (cfg.pseudo_weight > 0 and len(data.label_names) > 0
+                       and bool((~data.train.labelled).any()))
+        self.epoch, self.best_f1, self.bad_epochs = 0, -math.inf, 0
 
     def _wrap(self, model: TCNVAE) -> torch.nn.Module:
         """DistributedDataParallel under torchrun; the bare model otherwise.
@@ -113,7 +125,8 @@ class Trainer:
                                                          find_unused_parameters=len(self.data.domain_names) <= 1)
 
     def _class_weight(self) -> torch.Tensor:
-        counts = np.bincount(self.data.train.y, minlength=len(self.data.label_names)).astype(np.float64)
+        y = self.data.train.y
+        counts = np.bincount(y[y >= 0], minlength=len(self.data.label_names)).astype(np.float64)
         w = counts.sum() / np.maximum(counts, 1) / len(counts)
         return torch.tensor(np.sqrt(w), dtype=torch.float32)  # sqrt: tempered, rare transitions still learnable
 
@@ -124,16 +137,25 @@ class Trainer:
         # is shared, each rank augments its own shard with its own stream.
         aug_rng = np.random.default_rng([self.cfg.seed, epoch, self.world.rank]) if self.world.distributed else rng
         torch.manual_seed(self.cfg.seed * 100_003 + epoch + 7_919 * self.world.rank)
-        order = rng.permutation(len(self.data.train))
+        groups = global_batches(self.data.train.labelled, self.cfg.batch_size, self.steps_per_epoch,
+                                self.cfg.labelled_share, rng, self.world)
         std = self.data.normalizer.std
-        last = len(order) - (2 * self.world.size - 1)  # every shard of the last batch >= 2 windows (BatchNorm)
-        for i in range(0, last, self.cfg.batch_size):
-            idx = np.sort(shard(order[i:i + self.cfg.batch_size], self.world))
-            x = self.data.train.x[idx]
+        for idx in groups:
+            x = clean = self.data.train.x[idx]
             if self.cfg.augment:
                 x = augment(x, aug_rng, self.cfg.aug_scale, self.cfg.aug_jitter, self.cfg.aug_rotate_deg, std)
             d = torch.from_numpy(self.domains[idx]) if self.domains is not None else None
-            yield torch.from_numpy(self.data.normalizer.apply(x)), torch.from_numpy(self.data.train.y[idx]), d
+            teacher_x = torch.from_numpy(self.data.normalizer.apply(clean)) if self.pseudo else None
+            yield torch.from_numpy(self.data.normalizer.apply(x)), torch.from_numpy(self.data.train.y[idx]), d, teacher_x
+
+    def _pseudo_term(self, logits: torch.Tensor, teacher_x: torch.Tensor, unl: torch.Tensor, parts: dict) -> torch.Tensor:
+        """Self-training on unlabelled windows: the EMA teacher's confident answers on the clean
+        window are targets for the student on its augmented copy (mean teacher / FixMatch style)."""
+        with torch.no_grad():
+            probs = torch.softmax(self.ema.activity_head(self.ema.encode(teacher_x[unl])[0]), dim=1)
+        term, share = pseudo_label_loss(logits[unl], probs, self.cfg.pseudo_threshold)
+        parts.update({"pseudo": term.detach(), "pseudo_share": share})
+        return self.cfg.pseudo_weight * term
 
     def _device_batches(self, epoch: int):
         """`_batches` on the training device, copied CHUNK_BATCHES at a time through pinned memory."""
@@ -152,11 +174,12 @@ class Trainer:
         if not batches:
             return
         sizes = [len(b[1]) for b in batches]
-        xs = to_device(torch.cat([b[0] for b in batches]), self.device).split(sizes)
-        ys = to_device(torch.cat([b[1] for b in batches]), self.device).split(sizes)
-        ds = (to_device(torch.cat([b[2] for b in batches]), self.device).split(sizes)
-              if batches[0][2] is not None else [None] * len(batches))
-        yield from zip(xs, ys, ds)
+
+        def moved(j: int) -> list:
+            if batches[0][j] is None:
+                return [None] * len(batches)
+            return list(to_device(torch.cat([b[j] for b in batches]), self.device).split(sizes))
+        yield from zip(*(moved(j) for j in range(4)))
 
     def _update_ema(self, step: int) -> None:
         # Warm-up (as timm's ModelEmaV3): early on the average must not be dominated by the init.
@@ -167,12 +190,20 @@ class Trainer:
             for be, b in zip(self.ema.buffers(), self.model.buffers()):
                 be.copy_(b)  # BatchNorm running statistics follow the live model, as in timm
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor, d: torch.Tensor | None, weights: dict) -> dict:
+    def _step(self, x: torch.Tensor, y: torch.Tensor, d: torch.Tensor | None, teacher_x: torch.Tensor | None,
+              weights: dict) -> dict:
         with autocast(self.device, self.precision):
             out = self.net(x, recon_count=max(1, int(len(x) * self.cfg.recon_fraction)))
         out = {k: v.float() for k, v in out.items()}  # losses in fp32 whatever the forward ran in
         loss, parts = total_loss(out, x[:out["recon"].shape[0]], y, d, weights, self.cfg.label_smoothing,
                                  self.class_weight, self.cfg.free_bits)
+        unl, lab = y < 0, y >= 0
+        if teacher_x is not None and bool(unl.any()):
+            loss = loss + self._pseudo_term(out["logits"], teacher_x, unl, parts)
+        if self.world.distributed:
+            # A shard without labels leaves the activity head out of the graph; DDP reduces every
+            # parameter's gradient on every rank, so it gets an explicit zero rather than none.
+            loss = loss + 0.0 * out["logits"].sum()
         self.opt.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -186,7 +217,8 @@ class Trainer:
         else:
             self.opt.step()
         parts["grad_norm"] = grad_norm
-        parts["train_accuracy"] = (out["logits"].argmax(1) == y).float().mean()  # augmented batches
+        if bool(lab.any()):  # augmented batches, labelled windows
+            parts["train_accuracy"] = (out["logits"][lab].argmax(1) == y[lab]).float().mean()
         keys = list(parts)
         values = torch.stack([torch.as_tensor(parts[k], dtype=torch.float32, device=self.device)
                               for k in keys]).tolist()  # one device sync per step, not one per number
@@ -196,12 +228,12 @@ class Trainer:
         self.net.train()
         sums: dict[str, float] = {}
         n = 0
-        for step, (x, y, d) in enumerate(self._device_batches(epoch)):
+        for step, (x, y, d, teacher_x) in enumerate(self._device_batches(epoch)):
             progress = (epoch * self.steps_per_epoch + step) / (self.cfg.epochs * self.steps_per_epoch)
             self.model.grl.strength = dann_strength(progress)
             weights = {"recon": self.cfg.recon_weight, "cls": self.cfg.cls_weight, "domain": self.cfg.domain_weight,
                        "beta": beta_at(epoch + step / self.steps_per_epoch, self.cfg.beta, self.cfg.beta_warmup_epochs)}
-            parts = self._step(x, y, d, weights)
+            parts = self._step(x, y, d, teacher_x, weights)
             self.sched.step()
             self._update_ema(epoch * self.steps_per_epoch + step)
             if self.sync_check:
@@ -218,11 +250,27 @@ class Trainer:
         if self.refit or not self.world.main:
             return {}
         probs, mu = predict(self.ema, self.x_val)
-        pred = probs.argmax(1)
-        y = self.data.val.y
-        return {"val_macro_f1": float(f1_score(y, pred, average="macro")) if len(y) else 0.0,
-                "val_accuracy": float((pred == y).mean()) if len(y) else 0.0,
-                "active_units": active_units(torch.from_numpy(mu)) if len(mu) > 1 else 0}
+        lab = self.data.val.labelled
+        row = {"active_units": active_units(torch.from_numpy(mu)) if len(mu) > 1 else 0}
+        if probs.shape[1] and lab.any():
+            pred, y = probs[lab].argmax(1), self.data.val.y[lab]
+            row.update({"val_macro_f1": float(f1_score(y, pred, average="macro")),
+                        "val_accuracy": float((pred == y).mean())})
+        else:  # nothing labelled to score: select on the VAE's own validation loss
+            row["val_loss"] = self._val_loss()
+        return row
+
+    @torch.no_grad()
+    def _val_loss(self, batch: int = 512) -> float:
+        """Reconstruction MSE + beta * KL (per window, free bits) of the EMA model on validation windows."""
+        self.ema.eval()
+        total = 0.0
+        for i in range(0, len(self.x_val), batch):
+            x = to_device(torch.from_numpy(np.ascontiguousarray(self.x_val[i:i + batch])), self.device)
+            mu, logvar = self.ema.encode(x)
+            recon = float(((self.ema.decode(mu, x.shape[1]) - x) ** 2).mean())
+            total += len(x) * (recon + self.cfg.beta * float(kl_free_bits(mu, logvar, self.cfg.free_bits)))
+        return total / max(len(self.x_val), 1)
 
     def _save_state(self) -> None:
         state = {"model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
@@ -256,7 +304,8 @@ class Trainer:
         return True
 
     def fit(self, on_epoch: Callable[[dict], None] | None = None, stop_after: int | None = None) -> float:
-        """Train until the epoch budget or early stopping; returns the best validation macro-F1.
+        """Train until the epoch budget or early stopping; returns the best validation macro-F1
+        (minus the validation loss when no validation window is labelled).
 
         `stop_after` ends this call after that many epochs (as an interruption would); the run
         continues with `load_state()` + `fit()` exactly as if it had not stopped."""
@@ -287,11 +336,17 @@ class Trainer:
         if self.refit:  # nothing to select on: the latest weights are the model
             row["best"] = True
             save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, "refit": True})
-        elif row["val_macro_f1"] > self.best_f1:
-            self.best_f1, self.bad_epochs, row["best"] = row["val_macro_f1"], 0, True
-            save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, "val_macro_f1": self.best_f1})
+        elif _score(row) > self.best_f1:
+            self.best_f1, self.bad_epochs, row["best"] = _score(row), 0, True
+            key = "val_macro_f1" if "val_macro_f1" in row else "val_loss"
+            save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, key: row[key]})
         else:
             self.bad_epochs, row["best"] = self.bad_epochs + 1, False
         with open(self.run_dir / HISTORY_FILE, "a") as f:
             f.write(json.dumps(row) + "\n")
         self._save_state()
+
+
+def _score(row: dict) -> float:
+    """What early stopping maximizes: validation macro-F1, else minus the validation loss."""
+    return row["val_macro_f1"] if "val_macro_f1" in row else -row["val_loss"]

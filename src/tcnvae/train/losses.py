@@ -1,6 +1,9 @@
 """TCN-VAE losses. The KL term is per window (summed over latent dims with free bits), then
 averaged over the batch, on the same footing as the mean-reduced reconstruction: the seed
-summed KL over the batch, which swamped reconstruction and collapsed the posterior."""
+summed KL over the batch, which swamped reconstruction and collapsed the posterior.
+
+Unlabelled windows (y = -1) count in reconstruction, KL and the domain loss; the
+classification loss is masked to the labelled windows of the batch (zero when there are none)."""
 
 from __future__ import annotations
 
@@ -33,16 +36,32 @@ def active_units(mu: torch.Tensor, threshold: float = 1e-2) -> int:
 
 def total_loss(out: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, d: torch.Tensor | None,
                weights: dict[str, float], label_smoothing: float, class_weight: torch.Tensor | None,
-               free_bits: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """(loss, detached parts); the parts stay tensors so a GPU step syncs once, not per number."""
+               free_bits: float) -> tuple[torch.Tensor, dict[str, float]]:
     recon = F.mse_loss(out["recon"], x)
     kl = kl_free_bits(out["mu"], out["logvar"], free_bits)
-    ce = F.cross_entropy(out["logits"], y, weight=class_weight, label_smoothing=label_smoothing)
+    labelled = y >= 0
+    if bool(labelled.any()):
+        ce = F.cross_entropy(out["logits"][labelled], y[labelled], weight=class_weight, label_smoothing=label_smoothing)
+    else:  # an all-unlabelled batch (or a motif-only model): no activity signal
+        ce = out["mu"].new_zeros(())
     loss = weights["recon"] * recon + weights["beta"] * kl + weights["cls"] * ce
-    parts = {"recon": recon.detach(), "kl": kl.detach(), "ce": ce.detach()}
+    parts = {"recon": recon.item(), "kl": kl.item(), "ce": ce.item()}
     if d is not None:
         dom = F.cross_entropy(out["domain_logits"], d)
         loss = loss + weights["domain"] * dom
-        parts["domain"] = dom.detach()
-    parts["loss"] = loss.detach()
+        parts["domain"] = dom.item()
+    parts["loss"] = loss.item()
     return loss, parts
+
+
+def pseudo_label_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor,
+                      threshold: float) -> tuple[torch.Tensor, float]:
+    """(cross-entropy to the teacher's argmax where its confidence >= threshold, averaged over all
+    unlabelled windows of the batch; the share of windows that passed). FixMatch's masking: an
+    unsure teacher teaches nothing, so early, wrong guesses do not reinforce themselves."""
+    conf, target = teacher_probs.max(dim=1)
+    mask = (conf >= threshold).float()
+    if len(mask) == 0:
+        return student_logits.new_zeros(()), 0.0
+    ce = F.cross_entropy(student_logits, target, reduction="none")
+    return (ce * mask).mean(), float(mask.mean())

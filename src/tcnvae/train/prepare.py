@@ -4,6 +4,11 @@ Test subjects are the ones a person named (`test_subjects`, `--test-subjects`), 
 source's default: its official split, or a CSV folder's meta.json `test_subjects`. Validation
 subjects are held out of the training subjects (never the test ones) for early stopping. The normalizer is fitted on the
 training windows only.
+
+With `unlabelled` the windows of unlabelled stretches (y = -1) join the training and validation
+windows: they train the VAE and the motif prototypes, the labelled ones the activity head too.
+A dataset without any label gives a motif-only model (no activity head). Test windows stay
+labelled only: they are for scoring.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from tcnvae.data.splits import assign_subjects, leave_subjects_out, validation_s
 from tcnvae.data.taxonomy import canonical_label
 from tcnvae.data.window_cache import load_windows
 from tcnvae.data.windows import WindowSet, natural_key
+from tcnvae.errors import one_of
 from tcnvae.train.config import ConfigError, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -51,19 +57,20 @@ def _relabel(ws: WindowSet, source: str, multi: bool, union: list[str]) -> Windo
     for n in mapped:
         if n not in union:
             union.append(n)
-    lut = np.array([union.index(n) for n in mapped], dtype=np.int64)
+    lut = np.array([union.index(n) for n in mapped] + [-1], dtype=np.int64)  # lut[-1]: unlabelled stays -1
     return WindowSet(ws.x, lut[ws.y] if len(ws.y) else ws.y, ws.subject, ws.domain, ws.present, tuple(union))
 
 
 def _keep_classes(ws: WindowSet, classes: tuple[str, ...]) -> WindowSet:
     unknown = [c for c in classes if c not in ws.label_names]
     if unknown:
-        raise ConfigError(f"classes {unknown} not in the data's labels {list(ws.label_names)}")
+        raise ConfigError(f"classes: {one_of(unknown, 'and')} not in the data's labels; "
+                          f"choose from {one_of(ws.label_names)}")
     old = [ws.label_names.index(c) for c in classes]
-    lut = np.full(len(ws.label_names), -1, dtype=np.int64)
+    lut = np.full(len(ws.label_names) + 1, -1, dtype=np.int64)  # lut[-1]: unlabelled stays -1
     lut[old] = np.arange(len(classes))
     y = lut[ws.y]
-    keep = y >= 0
+    keep = (y >= 0) | (ws.y < 0)  # other classes leave; unlabelled windows stay unlabelled
     return WindowSet(ws.x[keep], y[keep], ws.subject[keep], ws.domain[keep], ws.present, tuple(classes))
 
 
@@ -71,11 +78,20 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
     multi = len(cfg.data) > 1
     union: list[str] = []
     trains, tests, sources = [], [], {}
-    windows = {name: load_windows(name, data_dir, WINDOW, cfg.stride) for name in cfg.data}
+    windows = {}
+    for name in cfg.data:
+        ws = load_windows(name, data_dir, WINDOW, cfg.stride, unlabelled=cfg.unlabelled)
+        if not cfg.unlabelled and not ws.labelled.any():
+            # Perhaps no label at all: then its unlabelled windows train a motif-only model.
+            every = load_windows(name, data_dir, WINDOW, cfg.stride, unlabelled=True)
+            if not every.labelled.any():
+                log.info("%s has no labels at all: its unlabelled windows train a motif-only model", name)
+                ws = every
+        windows[name] = ws
     held = heldout_subjects(windows, cfg.test_subjects, data_dir, use_defaults=cfg.test_split == "official")
     for name, ws in windows.items():
         ws = _relabel(ws, name, multi, union)
-        sources[name] = sorted({ws.label_names[i] for i in np.unique(ws.y)})
+        sources[name] = sorted({ws.label_names[i] for i in np.unique(ws.y[ws.labelled])})
         if name in held:
             tr, te = leave_subjects_out(ws, held[name])
             if not len(tr):
@@ -87,6 +103,8 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
     names = tuple(union)
     train = _concat(trains, names)
     test = _concat(tests, names) if tests else None
+    if test is not None:
+        test = test.select(test.labelled)  # scoring needs labels
     if cfg.classes:
         train = _keep_classes(train, cfg.classes)
         test = _keep_classes(test, cfg.classes) if test is not None else None
@@ -97,6 +115,16 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
     else:
         val_subjects = validation_subjects(train.subjects(), cfg.val_subjects, cfg.seed)[1]
     fit, val = leave_subjects_out(train, val_subjects)
+    if not fit.labelled.any():
+        if len(fit) == 0:
+            raise ConfigError(f"no training windows in {list(cfg.data)}")
+        log.info("no labelled training window: a motif-only model (latent + motif scores, no activity head)")
+        names = ()
+        fit, val = _without_labels(fit), _without_labels(val)
+        test = None
+    elif not fit.labelled.all():
+        log.info("unlabelled windows: %d of %d training windows (VAE + motifs only)",
+                 int((~fit.labelled).sum()), len(fit))
     if cfg.max_train_windows and len(fit) > cfg.max_train_windows:
         pick = np.sort(np.random.default_rng(cfg.seed).choice(len(fit), cfg.max_train_windows, replace=False))
         fit = fit.select(np.isin(np.arange(len(fit)), pick))
@@ -105,6 +133,10 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
                 "test": sorted({s for subs in held.values() for s in subs}, key=natural_key)}
     log.info("windows: train %d, validation %d, test %d", len(fit), len(val), len(test) if test else 0)
     return Prepared(fit, val, test, normalizer, names, tuple(sorted(cfg.data)), sources, subjects)
+
+
+def _without_labels(ws: WindowSet) -> WindowSet:
+    return WindowSet(ws.x, np.full(len(ws), -1, dtype=np.int64), ws.subject, ws.domain, ws.present, ())
 
 
 def heldout_subjects(windows: dict[str, WindowSet], requested: tuple[str, ...] | list[str], data_dir=None,
@@ -160,7 +192,8 @@ def split_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: st
         trains.append(tr)
     known = [c for c in label_names if c in union]
     if not known:
-        raise ConfigError(f"none of the model's labels {list(label_names)} occur in {list(data)} ({union})")
+        raise ConfigError(f"none of the model's labels ({one_of(label_names, 'and')}) occur in "
+                          f"{one_of(data, 'and')}, whose labels are {one_of(union, 'and')}")
     ev = _keep_model_labels(_concat(evals, tuple(union)), label_names)
     tr = _keep_model_labels(_concat(trains, tuple(union)), label_names) if trains else None
     return ev, tr

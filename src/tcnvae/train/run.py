@@ -48,7 +48,8 @@ def _samples(run_dir: Path, data, seed: int) -> None:
     pool = data.train.x if len(data.train) >= N_CALIBRATION else np.concatenate([data.train.x, data.val.x])
     cal = rng.choice(len(pool), min(N_CALIBRATION, len(pool)), replace=False)
     np.save(run_dir / "samples" / "calibration.npy", data.normalizer.apply(pool[np.sort(cal)]))
-    held = next((ws for ws in (data.test, data.val) if ws is not None and len(ws)), None)
+    held = next((ws.select(ws.labelled) if ws.labelled.any() else ws
+                 for ws in (data.test, data.val) if ws is not None and len(ws)), None)
     if held is None:  # a refit without a test split: parity can only use training windows
         log.warning("no held-out subjects: samples/heldout.npz holds training windows")
         held = data.train
@@ -144,7 +145,7 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float, devi
     model.to(device)
     log.info("fitting motifs on %d training windows", len(data.train))
     _, z_train = predict(model, data.normalizer.apply(data.train.x))
-    motifs = fit_motifs(model, z_train, data.train.y, data.label_names, cfg.seed)
+    motifs = fit_motifs(model, z_train, data.train.y, data.label_names, cfg.seed, windows=data.train, stride=cfg.stride)
     save_model(run_dir / BEST_FILE, model, meta)
     _write_json(run_dir / "motifs.json", motifs)
     _write_json(run_dir / "model_config.json", model.config.to_dict())
@@ -154,10 +155,11 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float, devi
     (run_dir / "eval_metrics.json").unlink(missing_ok=True)
     results = {}
     for split, ws in (("validation", data.val), ("test", data.test)):
-        if ws is None or not len(ws):
+        ws = ws.select(ws.labelled) if ws is not None and data.label_names else None
+        if ws is None or not len(ws):  # nothing labelled to score (a motif-only model)
             continue
         log.info("evaluating on %d %s windows", len(ws), split)
-        m, z = evaluate_model(model, data.normalizer, ws, data.train, split, cfg.seed)
+        m, z = evaluate_model(model, data.normalizer, ws, data.train.select(data.train.labelled), split, cfg.seed)
         write_evaluation(run_dir, m, model, ws, z)
         results[split] = {k: m[k] for k in ("accuracy", "macro_f1", "linear_probe_accuracy", "silhouette")}
     _merge_json(run_dir / "eval_metrics.json", {
@@ -166,6 +168,9 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float, devi
                      "refit": json.loads(meta.get("refit", "false")),
                      "n_windows": {"train": len(data.train), "validation": len(data.val),
                                    "test": len(data.test) if data.test is not None else 0},
+                     "n_unlabelled_windows": {"train": int((~data.train.labelled).sum()),
+                                              "validation": int((~data.val.labelled).sum())},
+                     "motif_only": not data.label_names,
                      **({"hardware": hardware} if hardware else {})},
         "data": {"sources": list(cfg.data), "classes": list(data.label_names), "stride": cfg.stride}})
     plot_curves(run_dir / HISTORY_FILE, run_dir / "curves.png")

@@ -58,6 +58,7 @@ def test_stub_mode_is_deterministic_and_marked(tmp_path: Path) -> None:
         assert other["latent"] != a.json()["latent"]
         metrics = client.get("/metrics").text
         assert 'tcnvae_gateway_fallbacks_total{reason="disabled"} 3.0' in metrics
+        assert "_created" not in metrics  # no creation-time series beside the counters
 
 
 @pytest.mark.parametrize("body, needle", [

@@ -64,6 +64,17 @@ def test_bad_values_name_the_index(client, windows, mutate, words):
     assert all(word in r.json()["error"] for word in words), r.json()
 
 
+def test_a_json_boolean_in_a_window_is_refused_not_read_as_one(client, windows):
+    rows = windows[0].tolist()
+    rows[4][1] = True
+    r = post(client, "/infer", json.dumps({"x": rows}))
+    assert r.status_code == 422 and "boolean" in r.json()["error"], r.text
+    rows = [windows[0].tolist(), windows[1].tolist()]
+    rows[1][0][0] = False
+    r = post(client, "/infer/batch", json.dumps({"windows": rows}))
+    assert r.status_code == 422 and "boolean" in r.json()["error"], r.text
+
+
 def test_bad_window_in_a_batch_is_named(client, windows):
     batch = windows.tolist()
     batch[5] = batch[5][:99]

@@ -21,6 +21,7 @@ class Source(abc.ABC):
     sha256: str | None = None  # pinned hash of the official file, or None when not pinned
     license: str = ""
     label_names: tuple[str, ...] = ()
+    label_meanings: dict[str, str] = {}  # abbreviated label -> plain words, for plot keys
     native_rate_hz: float | None = None
     parser_version: int = 1  # bump when parse output changes; part of the cache key
 

@@ -53,6 +53,7 @@ from tcnvae.data.errors import DataError
 from tcnvae.data.plausibility import check_signals, raise_errors
 from tcnvae.data.recording import DropReport, Recording, canonical_recordings
 from tcnvae.data.sources.base import Source
+from tcnvae.errors import one_of, units_in_words
 from tcnvae.progress import Ticker
 
 META = "meta.json"
@@ -62,7 +63,6 @@ UNIT_SCALE = {
     "gyro": {"rad/s": 1.0, "deg/s": math.pi / 180.0},
     "mag": {"uT": 1.0, "gauss": 100.0},
 }
-log = logging.getLogger(__name__)
 EXTRA_COLUMNS = {"t", "label", "subject"}
 RATE_TOLERANCE = 0.05
 MAX_CELL_CHARS = csv.field_size_limit()  # Python's csv limit (131,072); a number needs a few dozen
@@ -82,14 +82,14 @@ def read_meta(arc: Archive, root: str) -> dict:
         raise DataError("must be a JSON object", label)
     for key in meta:
         if key not in META_KEYS:
-            raise DataError(f"unknown key (allowed: {sorted(META_KEYS)})", label, field=key)
+            raise DataError(f"unknown key {key!r}; allowed keys: {one_of(sorted(META_KEYS))}", label, field=key)
     units = meta.get("units", {})
     if not isinstance(units, dict):
         raise DataError('must be an object such as {"acc": "g"}', label, field="units")
     for group, unit in units.items():
         if not isinstance(unit, str) or group not in UNIT_SCALE or unit not in UNIT_SCALE[group]:
-            allowed = {g: sorted(u) for g, u in UNIT_SCALE.items()}
-            raise DataError(f"unknown unit {unit!r} (allowed: {allowed})", label, field=f"units.{group}")
+            raise DataError(f"unknown unit {group}={unit!r}; allowed units: {units_in_words(UNIT_SCALE)}",
+                            label, field=f"units.{group}")
     held = meta.get("test_subjects", [])
     if not isinstance(held, list) or not all(isinstance(s, (str, int)) and str(s).strip() for s in held):
         raise DataError("must be a list of subject names, e.g. [\"bob\"]", label, field="test_subjects")
@@ -108,7 +108,7 @@ def _read_csv(text: str, label: str) -> tuple[list[str], list[tuple[int, list[st
     header = [h.strip() for h in rows[0]]
     for name in header:
         if name not in CHANNELS and name not in EXTRA_COLUMNS:
-            raise DataError(f"unknown column {name!r} (allowed: {CHANNELS + tuple(sorted(EXTRA_COLUMNS))})",
+            raise DataError(f"unknown column {name!r}; allowed columns: {one_of(CHANNELS + tuple(sorted(EXTRA_COLUMNS)))}",
                             label, 1, name)
     if not any(h in CHANNELS for h in header):
         raise DataError("no channel column (need at least one of ax..mz)", label, 1)
@@ -289,3 +289,13 @@ class CsvFolder(Source):
         for rec in pieces:
             rec.warnings = tuple(warnings)
         return pieces
+
+
+def read_native(text: str, label: str, meta: dict) -> tuple[list[str], np.ndarray, float]:
+    """One CSV in the documented format, as the file has it: (its channel columns in order,
+    their values [T, C] in the file's own units, NaN for a blank cell, its rate in Hz).
+    What a client replays to a live stream; DataError names the line and column."""
+    header, body = _read_csv(text, label)
+    channels = [h for h in header if h in CHANNELS]
+    x = np.stack([_column(body, header.index(c), label, c, blank_ok=True) for c in channels], axis=1)
+    return channels, x, _rate(meta, header, body, label)

@@ -22,6 +22,10 @@ from tcnvae.data.sources.base import Source
 
 FILE_NAME = "watch_dataset.npy"
 LABELS = ("PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW")
+# The exercises as the dataset's authors name them (SPAR dataset, dmbee/SPAR-dataset).
+MEANINGS = {"PEN": "pendulum", "ABD": "abduction", "FEL": "forward elevation",
+            "IR": "internal rotation (resistance band)", "ER": "external rotation (resistance band)",
+            "TRAP": "lower trapezius row (resistance band)", "ROW": "bent-over row (3 lb dumbbell)"}
 TEST_SUBJECTS = (8, 9, 10)
 ALL_SUBJECTS = tuple(range(1, 11))
 
@@ -33,6 +37,7 @@ class Watch(Source):
     sha256 = "eb122f23cdf06ef6bd6c6c5312958ec5cf9d038e2e6d457b8081662c75a42537"
     license = "BSD-3-Clause"
     label_names = LABELS
+    label_meanings = MEANINGS
     native_rate_hz = 50.0
 
     def default_path(self) -> Path | None:

@@ -27,9 +27,11 @@ from tcnvae.serve.gateway.infer import router as infer_router
 from tcnvae.serve.gateway.jobs import SessionRunner
 from tcnvae.serve.gateway.metrics import GatewayMetrics
 from tcnvae.serve.gateway.sessions_api import router as sessions_router
+from tcnvae.serve.gateway.stream import router as stream_router
 from tcnvae.serve.gateway.settings import GatewaySettings
 from tcnvae.serve.http.metrics import MetricsMiddleware
 from tcnvae.serve.gateway.store import SessionStore
+from tcnvae.serve.stream.limits import StreamSlots
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +88,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.analysis_config = analysis_config(settings)
     install_error_handlers(app)
     _install_gateway_errors(app)
-    auth = [Depends(ApiKeyCheck((settings.api_key,) if settings.api_key else ()))]
+    app.state.auth = ApiKeyCheck((settings.api_key,) if settings.api_key else ())
+    app.state.stream_slots = StreamSlots(settings.stream_max_streams)
+    auth = [Depends(app.state.auth)]
     app.include_router(infer_router, dependencies=auth)
     app.include_router(sessions_router, dependencies=auth)
+    app.include_router(stream_router)  # checks the API key itself (WebSocket)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get("/healthz", tags=["ops"])

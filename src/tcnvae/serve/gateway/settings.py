@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tcnvae.contract import WINDOW
 from tcnvae.errors import TcnvaeError
 from tcnvae.serve.http.network import is_loopback
+from tcnvae.serve.stream.limits import StreamLimits
 
 MIN_API_KEY_LEN = 16
 
@@ -52,6 +53,10 @@ class GatewaySettings(BaseSettings):
     max_samples: int = Field(2_160_000, ge=WINDOW, le=100_000_000)  # 6 h at 100 Hz
     header_timeout_s: float = Field(10.0, gt=0, le=600)
     body_timeout_s: float = Field(120.0, gt=0, le=3600)
+    stream_max_streams: int = Field(256, ge=1, le=10_000)
+    stream_idle_timeout_s: float = Field(30.0, gt=0, le=3600)
+    stream_max_pending_windows: int = Field(64, ge=1, le=4096)
+    stream_max_chunk_rows: int = Field(10_000, ge=1, le=1_000_000)
 
     @field_validator("model_backend_url")
     @classmethod
@@ -89,6 +94,10 @@ class GatewaySettings(BaseSettings):
         if self.sessions_dir.exists() and not self.sessions_dir.is_dir():
             raise ValueError(f"SESSIONS_DIR {self.sessions_dir} exists and is not a directory")
         return self
+
+    def stream_limits(self) -> StreamLimits:
+        return StreamLimits(self.stream_max_streams, self.stream_idle_timeout_s,
+                            self.stream_max_pending_windows, self.stream_max_chunk_rows)
 
     def check_bind(self, host: str) -> None:
         """Refuse to listen beyond loopback without an API key."""

@@ -2,6 +2,7 @@
 
     SESSIONS_DIR/<id>/upload.csv|upload.json   the upload, exactly as received (renamed in first)
     SESSIONS_DIR/<id>/request.json             how to read it (format, rate, units), when
+                                               (a recorded stream writes it first, then upload.csv grows)
     SESSIONS_DIR/<id>/results.json             the analysis (written last: its presence = done)
     SESSIONS_DIR/<id>/ethogram.png
     SESSIONS_DIR/<id>/error.json               why processing failed (then status = failed)
@@ -76,6 +77,17 @@ class SessionStore:
         req = {**request, "format": fmt, "created": time.time()}
         atomic_write(folder / REQUEST, json.dumps(req).encode())
         return sid
+
+    def open_stream(self, request: dict) -> tuple[str, Path]:
+        """A new session for a live stream: request.json now, the upload grows as samples arrive.
+
+        Until the stream ends the session is `processing`; after a crash it is pending like
+        any upload, so what was received is analysed on the next start."""
+        sid = uuid.uuid4().hex
+        folder = self.root / sid
+        folder.mkdir()
+        atomic_write(folder / REQUEST, json.dumps({**request, "format": "csv", "created": time.time()}).encode())
+        return sid, folder / "upload.csv"
 
     def folder(self, sid: str) -> Path | None:
         """The session's folder, or None for an unknown or malformed id."""

@@ -9,7 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from prometheus_client import disable_created_metrics
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# No `*_created` series (each counter's and histogram's creation time, one extra series per label
+# set) on either server's /metrics: scrapers do not use them and they double the page. This is
+# prometheus_client's process-wide switch; both servers import this module before any metric exists.
+disable_created_metrics()
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25,
                    0.5, 1.0, 2.5, 5.0, 10.0)

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from tcnvae.registry.store import Registry
 from tcnvae.runtime.batcher import MicroBatcher
 from tcnvae.runtime.engine import Engine
-from tcnvae.serve.sidecar import health, infer, oip
+from tcnvae.serve.sidecar import compat, health, infer, oip, stream
 from tcnvae.serve.http.errors import install_error_handlers
 from tcnvae.serve.http.metrics import MetricsMiddleware
 from tcnvae.serve.sidecar.settings import ServeSettings
@@ -84,5 +84,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.include_router(infer.router)
     app.include_router(oip.router)
     app.include_router(health.router)
+    app.include_router(stream.router)
+    app.include_router(compat.router)  # GET /, as the old HailoRT sidecar
+    state.metrics.add_derived(compat.LegacyMetrics(state))  # its hailo_* metric names, as aliases
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
@@ -36,12 +35,8 @@ async def infer(request: Request) -> Response:
                                 f"got shape {list(x.shape)}; send several to /infer/batch")
         x = engine.validate(x)
     out = await batcher.submit(x, state.settings.request_timeout_s)
-    probs = out["activity_probs"][0]
-    labels = engine.labels
-    return _json({"latent": out["latent"][0], "motif_scores": out["motif_scores"][0],
-                  "activity": labels[int(np.argmax(probs))],
-                  "activity_probs": dict(zip(labels, probs.tolist())),
-                  "model_version": engine.info.version})
+    body = _answer(engine, {k: v[0:1] for k, v in out.items()})
+    return _json({k: v[0] for k, v in body.items()} | {"model_version": engine.info.version})
 
 
 @router.post("/infer/batch", response_model=None, openapi_extra=body_doc(BatchRequest),
@@ -55,9 +50,15 @@ async def infer_batch(request: Request) -> Response:
         doc = parse_json(await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout_s))
         x = engine.validate(windows_from(field(doc, "windows"), state.settings.max_windows))
     out = await batcher.submit(x, state.settings.request_timeout_s)
-    labels = engine.labels
-    probs = out["activity_probs"]
-    return _json({"latent": out["latent"], "motif_scores": out["motif_scores"],
-                  "activity": engine.activity(probs),
-                  "activity_probs": [dict(zip(labels, row)) for row in probs.tolist()],
-                  "model_version": engine.info.version, "n": len(x)})
+    return _json(_answer(engine, out) | {"model_version": engine.info.version, "n": len(x)})
+
+
+def _answer(engine, out: dict) -> dict:
+    """Per-window lists of latent and motif scores, plus activity fields unless the model is
+    motif-only (trained without labels)."""
+    body = {"latent": out["latent"], "motif_scores": out["motif_scores"]}
+    if engine.labels:
+        probs = out["activity_probs"]
+        body.update({"activity": engine.activity(probs),
+                     "activity_probs": [dict(zip(engine.labels, row)) for row in probs.tolist()]})
+    return body

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from tcnvae.serve.http.metrics import BATCH_BUCKETS, LATENCY_BUCKETS
 
@@ -31,6 +33,12 @@ class Metrics:
         self.model_info = Gauge("tcnvae_model_info", "the loaded model and the graph it runs",
                                 ["model", "version", "sha256", "backend", "precision", "graph"], registry=r,
                                 multiprocess_mode="max")
+        self.derived: list[Collector] = []  # families computed from these at scrape time (compat aliases)
+
+    def add_derived(self, collector: Collector) -> None:
+        """Render `collector` beside our families, in one process and under --workers alike."""
+        self.registry.register(collector)
+        self.derived.append(collector)
 
     def set_model(self, model: str, version: str, sha256: str, backend: str, precision: str = "fp32",
                   graph: str = "") -> None:
@@ -45,7 +53,19 @@ class Metrics:
             return generate_latest(self.registry)
         merged = CollectorRegistry()
         multiprocess.MultiProcessCollector(merged, folder)
+        for collector in self.derived:
+            merged.register(collector)
         return generate_latest(merged)
+
+    def families(self, *names: str) -> list[Metric]:
+        """Our families called `names`, as a scrape sees them (summed over workers under --workers)."""
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if folder:
+            found = multiprocess.MultiProcessCollector(None, folder).collect()
+        else:  # our own families only: the registry also holds the derived collectors, which call this
+            own = (self.requests, self.duration, self.batch_size, self.inflight, self.model_info)
+            found = (family for metric in own for family in metric.collect())
+        return [f for f in found if f.name in names]
 
     def close(self) -> None:
         """A worker leaving: its live gauges stop counting (multi-process mode only)."""

@@ -69,7 +69,7 @@ async def model_metadata(request: Request, model: str, version: str | None = Non
         "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, WINDOW, N_CHANNELS]}],
         "outputs": [{"name": "latent", "datatype": "FP32", "shape": [-1, LATENT_DIM]},
                     {"name": "motif_scores", "datatype": "FP32", "shape": [-1, N_MOTIFS]},
-                    {"name": "activity_probs", "datatype": "FP32", "shape": [-1, n_labels]}],
+                    {"name": "activity_probs", "datatype": "FP32", "shape": [-1, n_labels]}][:len(engine.outputs)],
         "parameters": {"labels": list(engine.labels), "input_units": "raw SI (m/s^2, rad/s, uT); "
                        "normalized server-side", "precision": engine.precision,
                        "graph": graph_name(engine)}})
@@ -94,7 +94,7 @@ async def model_infer(request: Request, model: str, version: str | None = None) 
         _check_body_type(request)
         body = await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout_s)
         doc, binary = split_body(body, request.headers.get(HEADER))
-        req = decode_request(doc, binary, state.settings.max_windows)
+        req = decode_request(doc, binary, state.settings.max_windows, engine.outputs)
         x = engine.validate(req.x)
     out = await batcher.submit(x, state.settings.request_timeout_s)
     payload, header_len = encode_response(engine.info.name, engine.info.version, req, out)

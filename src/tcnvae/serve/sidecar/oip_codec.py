@@ -15,6 +15,7 @@ import numpy as np
 import orjson
 
 from tcnvae.contract import N_CHANNELS, WINDOW
+from tcnvae.errors import one_of
 from tcnvae.runtime.backend import INPUT_NAME, OUTPUT_NAMES
 from tcnvae.serve.http.body import as_number_array, parse_json
 from tcnvae.serve.http.errors import ApiError
@@ -62,7 +63,8 @@ def _flag(params: dict, key: str, where: str, default: bool) -> bool:
     return value
 
 
-def decode_request(doc: dict, binary: bytes, max_windows: int) -> OipRequest:
+def decode_request(doc: dict, binary: bytes, max_windows: int,
+                   outputs: tuple[str, ...] = OUTPUT_NAMES) -> OipRequest:
     parameters(doc, "request")  # checked even though no request parameter changes the answer
     inputs = doc.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
@@ -71,7 +73,7 @@ def decode_request(doc: dict, binary: bytes, max_windows: int) -> OipRequest:
     rid = doc.get("id")
     if rid is not None and not isinstance(rid, str):
         raise ApiError(400, "id must be a string")
-    return OipRequest(rid, x, _requested_outputs(doc))
+    return OipRequest(rid, x, _requested_outputs(doc, outputs))
 
 
 def _input_tensor(spec: dict, binary: bytes, max_windows: int) -> np.ndarray:
@@ -101,18 +103,19 @@ def _input_tensor(spec: dict, binary: bytes, max_windows: int) -> np.ndarray:
     return arr.reshape(shape)
 
 
-def _requested_outputs(doc: dict) -> dict[str, bool]:
+def _requested_outputs(doc: dict, names: tuple[str, ...] = OUTPUT_NAMES) -> dict[str, bool]:
+    """Requested outputs -> binary?; `names` are the model's (a motif-only model has no activity_probs)."""
     default_binary = _flag(parameters(doc, "request"), "binary_data_output", "request", False)
     outputs = doc.get("outputs")
     if outputs is None:
-        return {name: default_binary for name in OUTPUT_NAMES}
+        return {name: default_binary for name in names}
     if not isinstance(outputs, list):
         raise ApiError(400, "outputs must be a list")
     wanted: dict[str, bool] = {}
     for out in outputs:
         name = out.get("name") if isinstance(out, dict) else None
-        if not isinstance(name, str) or name not in OUTPUT_NAMES:
-            raise ApiError(400, f"unknown output {name!r}"[:120] + f"; the model has {list(OUTPUT_NAMES)}")
+        if not isinstance(name, str) or name not in names:
+            raise ApiError(400, f"unknown output {name!r}"[:120] + f"; the model has {one_of(names, 'and')}")
         where = f"output {name!r}"
         wanted[name] = _flag(parameters(out, where), "binary_data", where, default_binary)
     return wanted

@@ -32,8 +32,8 @@ class InferResponse(BaseModel):
     latent: list[float] = Field(..., min_length=LATENT_DIM, max_length=LATENT_DIM)
     motif_scores: list[float] = Field(..., min_length=N_MOTIFS, max_length=N_MOTIFS,
                                       description="soft assignment to the 12 motifs, each in [0, 1]")
-    activity: str
-    activity_probs: dict[str, float]
+    activity: str | None = Field(None, description="absent for a motif-only model (trained without labels)")
+    activity_probs: dict[str, float] | None = Field(None, description="absent for a motif-only model")
     model_version: str
 
 
@@ -44,8 +44,8 @@ class BatchRequest(BaseModel):
 class BatchResponse(BaseModel):
     latent: list[list[float]]
     motif_scores: list[list[float]]
-    activity: list[str]
-    activity_probs: list[dict[str, float]]
+    activity: list[str] | None = Field(None, description="absent for a motif-only model (trained without labels)")
+    activity_probs: list[dict[str, float]] | None = Field(None, description="absent for a motif-only model")
     model_version: str
     n: int
 

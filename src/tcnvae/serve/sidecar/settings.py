@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tcnvae.contract import N_CHANNELS
 from tcnvae.serve.http.network import is_loopback
+from tcnvae.serve.stream.limits import StreamLimits
 
 MIN_KEY_LENGTH = 16
 
@@ -26,7 +27,7 @@ class ServeSettings(BaseSettings):
                                       populate_by_name=True)
 
     ref: str = "tcn_encoder@champion"
-    models: Path = Path("models")
+    models: Path | None = None  # None: user-models/ plus the shipped models/ (registry.store)
     host: str = "127.0.0.1"
     port: int = Field(9000, ge=1, le=65535)
     backend: Literal["onnx", "torch", "hailo"] = "onnx"
@@ -55,6 +56,11 @@ class ServeSettings(BaseSettings):
     api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias=AliasChoices("api_keys", "TCNVAE_API_KEYS"))
     allow_remote_without_keys: bool = False
+    stream_max_streams: int = Field(256, ge=1, le=10_000, description="open /v2/stream streams; more -> close 1013")
+    stream_idle_timeout_s: float = Field(30.0, gt=0.0, le=3600.0, description="a stream silent this long is closed")
+    stream_max_pending_windows: int = Field(64, ge=1, le=4096, description="windows queued per stream "
+                                            "before its reader pauses (backpressure)")
+    stream_max_chunk_rows: int = Field(10_000, ge=1, le=1_000_000, description="rows per stream chunk")
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -85,6 +91,10 @@ class ServeSettings(BaseSettings):
             raise ValueError(f"refusing to listen on {self.host} without API keys; set --api-key / "
                              "TCNVAE_API_KEYS, or TCNVAE_SERVE_ALLOW_REMOTE_WITHOUT_KEYS=1 behind a proxy")
         return self
+
+    def stream_limits(self) -> StreamLimits:
+        return StreamLimits(self.stream_max_streams, self.stream_idle_timeout_s,
+                            self.stream_max_pending_windows, self.stream_max_chunk_rows)
 
     @property
     def config_version(self) -> str:

@@ -14,6 +14,7 @@ from tcnvae.serve.http.auth import ApiKeyCheck
 from tcnvae.serve.http.errors import ApiError
 from tcnvae.serve.sidecar.metrics import Metrics
 from tcnvae.serve.sidecar.settings import ServeSettings
+from tcnvae.serve.stream.limits import StreamSlots
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ServeState:
 
     def __post_init__(self) -> None:
         self.auth = ApiKeyCheck(self.settings.api_keys)
+        self.stream_slots = StreamSlots(self.settings.stream_max_streams)
 
     @property
     def ready(self) -> bool:
