@@ -65,20 +65,28 @@ class WindowReader(CalibrationDataReader):
         self._start = 0
 
 
-def load_calibration(path: Path) -> np.ndarray:
-    """Normalized training windows from a release's samples/calibration.npy, checked and capped."""
+def read_windows(path: Path) -> np.ndarray:
+    """Windows [N, 100, 9] float32 from a .npy file: readable, that shape, finite (else ExportError naming it)."""
     try:
         x = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise ExportError(f"{path}: cannot read calibration windows ({e})") from e
     if x.ndim != 3 or x.shape[1:] != (WINDOW, N_CHANNELS):
-        raise ExportError(f"{path}: calibration windows must be [N, {WINDOW}, {N_CHANNELS}], got {list(x.shape)}")
+        raise ExportError(f"{path}: calibration windows must be [N, {WINDOW}, {N_CHANNELS}] (channels ax..mz), "
+                          f"got {list(x.shape)}")
+    x = np.asarray(x, dtype=np.float32)
+    if not np.isfinite(x).all():
+        raise ExportError(f"{path}: calibration windows contain NaN or Inf")
+    return x
+
+
+def load_calibration(path: Path) -> np.ndarray:
+    """Normalized training windows from a release's samples/calibration.npy, checked and capped."""
+    x = read_windows(path)
     if len(x) < MIN_CALIBRATION:
         raise ExportError(f"{path}: {len(x)} calibration windows, need at least {MIN_CALIBRATION}; give "
                           f"others with --calibration DATASET|FILE.npy (e.g. --calibration uci-hapt)")
-    if not np.isfinite(x).all():
-        raise ExportError(f"{path}: calibration windows contain NaN or Inf")
-    return np.ascontiguousarray(x[:MAX_CALIBRATION], dtype=np.float32)
+    return np.ascontiguousarray(x[:MAX_CALIBRATION])
 
 
 def input_layer_nodes(graph: onnx.GraphProto) -> list[str]:
