@@ -113,9 +113,10 @@ def test_api_key_is_required_when_configured(servers) -> None:
 
 @pytest.fixture(scope="module")
 def tight(serve_models: Path):
-    """A sidecar with small stream limits: 2 streams, 1.5 s idle, 2 pending windows."""
+    """A sidecar with small stream limits: 2 streams, 1.5 s idle, 2 pending windows, and a 1 s
+    deadline on HTTP request headers (which must not touch a WebSocket once it is open)."""
     env = {"TCNVAE_SERVE_STREAM_MAX_STREAMS": "2", "TCNVAE_SERVE_STREAM_IDLE_TIMEOUT_S": "1.5",
-           "TCNVAE_SERVE_STREAM_MAX_PENDING_WINDOWS": "2"}
+           "TCNVAE_SERVE_STREAM_MAX_PENDING_WINDOWS": "2", "TCNVAE_SERVE_HEADER_TIMEOUT_S": "1"}
     proc = ServerProcess(serve_models, env=env)
     try:
         yield proc.wait_ready()
@@ -140,6 +141,20 @@ def test_stream_limit_idle_timeout_and_no_drops_under_backpressure(tight, hapt) 
     csv, results = hapt
     # Sent as fast as possible with only 2 windows allowed in flight: the reader is slowed, nothing dropped.
     msgs = run(send_and_collect(url, csv_rows(csv)))
+    assert [w["index"] for w in by_type(msgs, "window")] == list(range(119))
+    assert_same_as_offline(msgs, results)
+
+
+def test_a_stream_outlives_the_http_header_deadline(tight, hapt) -> None:
+    """The header deadline (1 s here) is for HTTP requests: a live stream that runs longer keeps
+    going (it used to get an HTTP 408 written into its WebSocket bytes and die at 10 s)."""
+    csv, results = hapt
+
+    async def pace(k: int, msgs: list) -> None:
+        if k < 12:  # 12 x 0.2 s: the first 2.4 s at a device's pace, then the rest at once
+            await asyncio.sleep(0.2)
+
+    msgs = run(send_and_collect(ws_url(tight), csv_rows(csv), pace=pace))
     assert [w["index"] for w in by_type(msgs, "window")] == list(range(119))
     assert_same_as_offline(msgs, results)
 
