@@ -114,18 +114,27 @@ def main() -> int:
     p.add_argument("--models", type=Path, default=ROOT / "models")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    p.add_argument("--compare", nargs="+", default=[], metavar="LABEL=PATH",
+                   help="more graphs measured in the same interleaved run, e.g. an older export's "
+                        "'shipped v1.6.0 INT8=models/tcn_encoder/v1.6.0/export/encoder_int8.onnx'")
     args = p.parse_args()
+    extra = {}
+    for item in args.compare:
+        label, sep, path = item.partition("=")
+        if not sep or not Path(path).is_file():
+            p.error(f"--compare {item!r}: expected LABEL=PATH to an .onnx file")
+        extra[label] = Path(path).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         release, note = open_release(args.ref, args.models, Path(tmp))
         graphs = {"seed v0.1.0 fp32 (opset 11, batch fixed 1)": SEED.resolve(),
                   f"{release.ref} encoder.onnx fp32": release.export_dir / "encoder.onnx",
-                  f"{release.ref} encoder_int8.onnx INT8 QDQ": release.export_dir / "encoder_int8.onnx"}
+                  f"{release.ref} encoder_int8.onnx INT8 QDQ": release.export_dir / "encoder_int8.onnx", **extra}
         rows = measure(graphs, args.repeats)
     seed = {b: r for n, b, r in rows if n.startswith("seed")}
-    fp32 = {b: r for n, b, r in rows if "fp32" in n and not n.startswith("seed")}
+    fp32 = {b: r for n, b, r in rows if n.endswith("encoder.onnx fp32") and not n.startswith("seed")}
     text = "\n".join([
         f"## Export speed — ONNX Runtime, 1 thread ({dt.date.today().isoformat()})", "",
-        f"Command: `.venv/bin/python benchmarks/export_speed.py --ref {args.ref} --models {args.models}`  ",
+        f"Command: `.venv/bin/python benchmarks/export_speed.py {' '.join(sys.argv[1:])}`  ",
         f"Machine: {platform.platform()}, {cpu_model()}, Python {platform.python_version()}, "
         f"onnxruntime {__import__('onnxruntime').__version__}  ",
         f"Release: {note}. Median of {args.repeats} interleaved repeats; intra_op=1, inter_op=1, sequential, "

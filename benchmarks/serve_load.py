@@ -94,9 +94,10 @@ def tree_cpu_s(pid: int) -> float:
     return total
 
 
-def wrk(url: str, body: Path, conns: int, seconds: int, pid: int, env: dict[str, str]) -> dict:
+def wrk(url: str, body: Path, conns: int, seconds: int, pid: int, env: dict[str, str],
+        pin: list[str] = ()) -> dict:
     cpu0 = tree_cpu_s(pid)
-    out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s",
+    out = subprocess.run([*pin, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s",
                           str(LUA), url], capture_output=True, text=True,
                          env={**os.environ, "TCNVAE_BODY": str(body), **env}, check=True).stdout
     cpu = tree_cpu_s(pid) - cpu0
@@ -123,17 +124,26 @@ def oip_binary_body(path: Path, x: list) -> str:
     return str(len(header))
 
 
+def taskset(cpus: str | None) -> list[str]:
+    return ["taskset", "-c", cpus] if cpus else []
+
+
 def servers(a: argparse.Namespace) -> list[dict]:
     tcnvae = str(Path(sys.executable).with_name("tcnvae"))
-    base = [tcnvae, "serve", a.ref, "--models", a.models]
-    out = [{"name": "seed-style", "cmd": [sys.executable, str(ROOT / "benchmarks" / "naive_server.py"),
-                                           "--models", a.models, "--ref", a.ref, "--port"], "ready": "/healthz"},
-           {"name": "tcnvae serve (1 process)", "cmd": [*base, "--port"], "ready": "/healthz"},
-           {"name": f"tcnvae serve --workers {a.workers}", "cmd": [*base, "--workers", str(a.workers), "--port"],
-            "ready": "/healthz"},
-           {"name": f"tcnvae serve --workers {a.workers} --precision int8",
-            "cmd": [*base, "--workers", str(a.workers), "--precision", "int8", "--port"], "ready": "/healthz"}]
-    if importlib.util.find_spec("pytriton") is not None and not a.skip_triton:
+    base = [*taskset(a.server_cpus), tcnvae, "serve", a.ref, "--models", a.models]
+    out = [{"name": "seed-style", "cmd": [*taskset(a.server_cpus), sys.executable,
+                                           str(ROOT / "benchmarks" / "naive_server.py"),
+                                           "--models", a.models, "--ref", a.ref, "--port"], "ready": "/healthz"}]
+    if a.variants:  # compare server designs: each variant is extra `tcnvae serve` flags
+        out += [{"name": f"tcnvae serve {v}".strip(), "cmd": [*base, *v.split(), "--port"], "ready": "/healthz",
+                 "variant": True} for v in a.variants]
+    else:
+        out += [{"name": "tcnvae serve (1 process)", "cmd": [*base, "--port"], "ready": "/healthz"},
+                {"name": f"tcnvae serve --workers {a.workers}", "cmd": [*base, "--workers", str(a.workers), "--port"],
+                 "ready": "/healthz"},
+                {"name": f"tcnvae serve --workers {a.workers} --precision int8",
+                 "cmd": [*base, "--workers", str(a.workers), "--precision", "int8", "--port"], "ready": "/healthz"}]
+    if not a.variants and importlib.util.find_spec("pytriton") is not None and not a.skip_triton:
         out.append({"name": "tritonserver (PyTriton + Engine)", "triton": True, "ready": "/v2/models/tcn_encoder/ready",
                     "cmd": [sys.executable, "-m", "tcnvae.serve.triton_python", a.ref, "--models", a.models]})
     for s in out:
@@ -166,13 +176,14 @@ def run_all(a: argparse.Namespace, tmp: Path) -> list[dict]:
         for c in a.concurrency:
             for s in todo:
                 for label, path, body, env in plan(s, a, oip_len, tmp):
-                    r = wrk(f"http://127.0.0.1:{s['port']}{path}", body, c, a.duration, s["proc"].pid, env)
+                    r = wrk(f"http://127.0.0.1:{s['port']}{path}", body, c, a.duration, s["proc"].pid, env,
+                            taskset(a.client_cpus))
                     rows.append({"server": s["name"], "route": label, "c": c, **r})
                     print(f"{s['name']} {label} c={c}: {r}", file=sys.stderr)
     finally:
         for p in procs:
             if p.poll() is None:
-                os.killpg(p.pid, signal.SIGINT if p.args[1:3] == ["-m", "tcnvae.serve.triton_python"] else signal.SIGTERM)
+                os.killpg(p.pid, signal.SIGINT if "tcnvae.serve.triton_python" in p.args else signal.SIGTERM)
         for p in procs:
             try:
                 p.wait(timeout=60)
@@ -192,6 +203,13 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def pinning(a: argparse.Namespace) -> str:
+    if not (a.client_cpus or a.server_cpus):
+        return ""
+    return (f"Pinned with taskset: wrk on CPU {a.client_cpus or 'any'}, servers on CPU "
+            f"{a.server_cpus or 'any'}.\n\n")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", default="models")
@@ -200,6 +218,11 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--skip-triton", action="store_true")
+    p.add_argument("--variants", nargs="+", default=None, metavar="FLAGS",
+                   help='instead of the standard servers, compare `tcnvae serve` designs, e.g. '
+                        '"--workers 1" "--workers 2 --no-inference-thread" (each beside the seed-style server)')
+    p.add_argument("--client-cpus", default=None, help="taskset CPU list for wrk, e.g. 1")
+    p.add_argument("--server-cpus", default=None, help="taskset CPU list for every server, e.g. 0")
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     a = p.parse_args()
     if shutil.which("wrk") is None:
@@ -217,7 +240,7 @@ def main() -> None:
         fh.write(f"\n## Inference servers under load (wrk, loopback) — {dt.date.today().isoformat()}\n\n"
                  f"Command: `{cmd}`  \nMachine: {machine}; wrk -t1, {a.duration} s per run, servers measured "
                  f"interleaved in one run; CPU ms/req = the server process tree's utime+stime per request.\n\n"
-                 f"{text}\n")
+                 f"{pinning(a)}{text}\n")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from tcnvae.contract import N_CHANNELS, STRIDE, WINDOW
 from tcnvae.data.errors import DataError
 from tcnvae.data.plausibility import check_signals, raise_errors
 from tcnvae.export.errors import ExportError
-from tcnvae.export.quantize import MAX_CALIBRATION, MIN_CALIBRATION
+from tcnvae.export.quantize import MAX_CALIBRATION, MIN_CALIBRATION, read_windows
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,7 @@ def calibration_windows(spec: str, normalizer, data_dir=None, seed: int = 0) -> 
 
 
 def _from_file(path: Path) -> np.ndarray:
-    try:
-        raw = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ExportError(f"{path}: cannot read calibration windows ({e})") from e
-    if raw.ndim != 3 or raw.shape[1:] != (WINDOW, N_CHANNELS):
-        raise ExportError(f"{path}: calibration windows must be [N, {WINDOW}, {N_CHANNELS}] (raw SI, channels "
-                          f"ax..mz), got {list(raw.shape)}")
-    raw = raw.astype(np.float32)
-    if not np.isfinite(raw).all():
-        raise ExportError(f"{path}: calibration windows contain NaN or Inf")
+    raw = read_windows(path)
     used = np.abs(raw).max(axis=(0, 1)) > 0
     mean, sd = raw[..., used].mean(axis=(0, 1)), raw[..., used].std(axis=(0, 1))
     if used.any() and np.all(np.abs(mean) < 0.3) and np.all((sd > 0.5) & (sd < 2.0)):

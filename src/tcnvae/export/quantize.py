@@ -13,6 +13,8 @@ Choices, measured on the 2-core EPYC dev machine (see BENCHMARKS.md):
   micro-motion front end (`/micro/` nodes) before it stays fp32 too: its magnified differences
   span +-500 before clipping, and an 8-bit grid over that range rounds the tremor it exists
   to show to zero (argmax agreement fell to 0.49 on the HAPT-6 release).
+- the causal Pads are folded into their Convs first (export/fold_pads.py): left in, each sits
+  between its own DQ/Q pair and blocks ORT's Pad->Conv fusion at batch 1.
 - Percentile (99.999) calibration: measured on the trained HAPT-6 release, INT8 vs fp32
   argmax agreement 0.990 with MinMax on the whole body, 0.994 with this recipe, same speed.
 """
@@ -32,6 +34,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from tcnvae.contract import N_CHANNELS, WINDOW
 from tcnvae.export.errors import ExportError
+from tcnvae.export.fold_pads import fold_pads_into_convs
 from tcnvae.export.onnx import INPUT_NAME
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 MIN_CALIBRATION = 1024  # windows; fewer gives unstable activation ranges
 MAX_CALIBRATION = 2048  # more adds minutes, not accuracy
 CALIBRATION_BATCH = 64
-QUANTIZED_OPS = ("Conv", "Add", "Relu", "Pad")
+QUANTIZED_OPS = ("Conv", "Add", "Relu", "Pad")  # Pad: any that folding leaves in place
 FRONT_END_SCOPE = "/micro/"  # node-name prefix of model.micro (MicroMotion) in the exported graph
 
 
@@ -62,20 +65,28 @@ class WindowReader(CalibrationDataReader):
         self._start = 0
 
 
-def load_calibration(path: Path) -> np.ndarray:
-    """Normalized training windows from a release's samples/calibration.npy, checked and capped."""
+def read_windows(path: Path) -> np.ndarray:
+    """Windows [N, 100, 9] float32 from a .npy file: readable, that shape, finite (else ExportError naming it)."""
     try:
         x = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise ExportError(f"{path}: cannot read calibration windows ({e})") from e
     if x.ndim != 3 or x.shape[1:] != (WINDOW, N_CHANNELS):
-        raise ExportError(f"{path}: calibration windows must be [N, {WINDOW}, {N_CHANNELS}], got {list(x.shape)}")
+        raise ExportError(f"{path}: calibration windows must be [N, {WINDOW}, {N_CHANNELS}] (channels ax..mz), "
+                          f"got {list(x.shape)}")
+    x = np.asarray(x, dtype=np.float32)
+    if not np.isfinite(x).all():
+        raise ExportError(f"{path}: calibration windows contain NaN or Inf")
+    return x
+
+
+def load_calibration(path: Path) -> np.ndarray:
+    """Normalized training windows from a release's samples/calibration.npy, checked and capped."""
+    x = read_windows(path)
     if len(x) < MIN_CALIBRATION:
         raise ExportError(f"{path}: {len(x)} calibration windows, need at least {MIN_CALIBRATION}; give "
                           f"others with --calibration DATASET|FILE.npy (e.g. --calibration uci-hapt)")
-    if not np.isfinite(x).all():
-        raise ExportError(f"{path}: calibration windows contain NaN or Inf")
-    return np.ascontiguousarray(x[:MAX_CALIBRATION], dtype=np.float32)
+    return np.ascontiguousarray(x[:MAX_CALIBRATION])
 
 
 def input_layer_nodes(graph: onnx.GraphProto) -> list[str]:
@@ -101,6 +112,9 @@ def quantize_int8(fp32_path: Path, out_path: Path, windows: np.ndarray, work_dir
     # Shape inference + graph cleanup the quantizer expects; the symbolic pass is only for
     # transformer-style dynamic shapes and needs extra packages, so it is skipped.
     quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+    graph = onnx.load(str(prepared))
+    fold_pads_into_convs(graph)  # else each Pad sits between its own DQ/Q pair (export/fold_pads.py)
+    onnx.save(graph, str(prepared))
     chatter = io.StringIO()  # the histogram calibrator print()s its progress; keep stdout clean
     with contextlib.redirect_stdout(chatter):
         quantize_static(str(prepared), str(out_path), WindowReader(windows),
@@ -108,7 +122,7 @@ def quantize_int8(fp32_path: Path, out_path: Path, windows: np.ndarray, work_dir
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.Percentile,
                         op_types_to_quantize=list(QUANTIZED_OPS),
-                        nodes_to_exclude=input_layer_nodes(onnx.load(str(prepared)).graph))
+                        nodes_to_exclude=input_layer_nodes(graph.graph))
     log.debug("calibrator: %s", chatter.getvalue().strip())
     log.info("quantized %s on %d calibration windows", out_path.name, len(windows))
     return out_path

@@ -43,7 +43,8 @@ from tcnvae.train.augment import augment
 from tcnvae.train.batches import global_batches, mixed_batches  # noqa: F401  (mixed_batches: public here)
 from tcnvae.train.config import ConfigError, TrainConfig
 from tcnvae.train.distributed import SINGLE, World, barrier, broadcast, parameter_digest
-from tcnvae.train.losses import active_units, beta_at, kl_free_bits, pseudo_label_loss, total_loss
+from tcnvae.train.losses import (active_units, beta_at, kl_free_bits, pseudo_label_loss, pseudo_threshold,
+                                 total_loss)
 from tcnvae.train.prepare import Prepared
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class Trainer:
         # Pseudo-labels need both an activity head and unlabelled windows to learn from.
         self.pseudo = (cfg.pseudo_weight > 0 and len(data.label_names) > 0
                        and bool((~data.train.labelled).any()))
+        self.threshold = pseudo_threshold(cfg.pseudo_threshold, cfg.label_smoothing, len(data.label_names))
         self.epoch, self.best_f1, self.bad_epochs = 0, -math.inf, 0
 
     def _wrap(self, model: TCNVAE) -> torch.nn.Module:
@@ -153,7 +155,7 @@ class Trainer:
         window are targets for the student on its augmented copy (mean teacher / FixMatch style)."""
         with torch.no_grad():
             probs = torch.softmax(self.ema.activity_head(self.ema.encode(teacher_x[unl])[0]), dim=1)
-        term, share = pseudo_label_loss(logits[unl], probs, self.cfg.pseudo_threshold)
+        term, share = pseudo_label_loss(logits[unl], probs, self.threshold)
         parts.update({"pseudo": term.detach(), "pseudo_share": share})
         return self.cfg.pseudo_weight * term
 

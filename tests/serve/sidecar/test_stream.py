@@ -18,7 +18,8 @@ from tests.analysis.hapt_recording import hapt_signals, write_csv
 from tests.serve.conftest import API_KEYS
 from tests.serve.server import ServerProcess
 from tests.serve.stream_helpers import (
-    CHANNELS6, assert_same_as_offline, by_type, csv_rows, run, send_and_collect)
+    CHANNELS6, assert_same_as_offline, assert_stream_metrics, by_type, csv_rows, run, scrape, send_and_collect,
+    stream_metrics_scenario)
 
 OPEN = {"type": "open", "rate_hz": 50, "channels": CHANNELS6, "units": {"acc": "g"}}
 
@@ -113,9 +114,10 @@ def test_api_key_is_required_when_configured(servers) -> None:
 
 @pytest.fixture(scope="module")
 def tight(serve_models: Path):
-    """A sidecar with small stream limits: 2 streams, 1.5 s idle, 2 pending windows."""
+    """A sidecar with small stream limits: 2 streams, 1.5 s idle, 2 pending windows, and a 1 s
+    deadline on HTTP request headers (which must not touch a WebSocket once it is open)."""
     env = {"TCNVAE_SERVE_STREAM_MAX_STREAMS": "2", "TCNVAE_SERVE_STREAM_IDLE_TIMEOUT_S": "1.5",
-           "TCNVAE_SERVE_STREAM_MAX_PENDING_WINDOWS": "2"}
+           "TCNVAE_SERVE_STREAM_MAX_PENDING_WINDOWS": "2", "TCNVAE_SERVE_HEADER_TIMEOUT_S": "1"}
     proc = ServerProcess(serve_models, env=env)
     try:
         yield proc.wait_ready()
@@ -142,6 +144,47 @@ def test_stream_limit_idle_timeout_and_no_drops_under_backpressure(tight, hapt) 
     msgs = run(send_and_collect(url, csv_rows(csv)))
     assert [w["index"] for w in by_type(msgs, "window")] == list(range(119))
     assert_same_as_offline(msgs, results)
+
+
+def test_a_stream_outlives_the_http_header_deadline(tight, hapt) -> None:
+    """The header deadline (1 s here) is for HTTP requests: a live stream that runs longer keeps
+    going (it used to get an HTTP 408 written into its WebSocket bytes and die at 10 s)."""
+    csv, results = hapt
+
+    async def pace(k: int, msgs: list) -> None:
+        if k < 12:  # 12 x 0.2 s: the first 2.4 s at a device's pace, then the rest at once
+            await asyncio.sleep(0.2)
+
+    msgs = run(send_and_collect(ws_url(tight), csv_rows(csv), pace=pace))
+    assert [w["index"] for w in by_type(msgs, "window")] == list(range(119))
+    assert_same_as_offline(msgs, results)
+
+
+def test_stream_metrics_on_metrics(server, hapt) -> None:
+    """Open streams, windows answered, per-window latency and closes by code, as /metrics shows
+    them to a scraper, for three concurrent real streams and one refused."""
+    csv, _ = hapt
+    got = run(stream_metrics_scenario(ws_url(server), server.url, "tcnvae", csv_rows(csv)[:600]))
+    assert_stream_metrics(got)
+    assert got["windows"] == 3 * 23
+
+
+def test_a_refused_stream_is_counted_by_its_close_code(tight) -> None:
+    async def scenario() -> None:
+        async with websockets.connect(ws_url(tight)) as a, websockets.connect(ws_url(tight)) as b:
+            for ws in (a, b):
+                await ws.send(orjson.dumps(OPEN).decode())
+                await ws.recv()
+            before = await asyncio.to_thread(scrape, tight.url)
+            code, _ = await refused(ws_url(tight), [OPEN])
+            for ws in (a, b):  # not idle (1.5 s here) while we look
+                await ws.send(orjson.dumps({"type": "samples", "samples": [ROW]}).decode())
+            after = await asyncio.to_thread(scrape, tight.url)
+        key = 'tcnvae_streams_closed_total{code="1013",reason="try again later"}'
+        assert code == 1013 and after[key] - before.get(key, 0.0) == 1
+        assert after["tcnvae_streams_open"] == 2
+
+    run(scenario())
 
 
 def test_tcnvae_stream_replays_a_csv_and_prints_the_live_ethogram(server, hapt, capsys) -> None:

@@ -43,15 +43,24 @@ def protocol_with_header_deadline(base: type, header_timeout_s: float) -> type:
             self._arm_header_deadline()  # the next request on a kept-alive connection
 
         def connection_lost(self, exc: Exception | None) -> None:
-            timer = getattr(self, "_header_timer", None)
-            if timer is not None:
-                timer.cancel()
+            self._disarm_header_deadline()
             super().connection_lost(exc)
 
-        def _arm_header_deadline(self) -> None:
+        def handle_websocket_upgrade(self, *args: Any) -> None:
+            # The connection now belongs to uvicorn's WebSocket protocol (a live stream may run
+            # for hours): a header deadline firing later would write an HTTP 408 into the
+            # WebSocket byte stream and cut it (clients saw "reserved bits must be 0").
+            self._disarm_header_deadline()
+            super().handle_websocket_upgrade(*args)
+
+        def _disarm_header_deadline(self) -> None:
             timer = getattr(self, "_header_timer", None)
             if timer is not None:
                 timer.cancel()
+                self._header_timer = None
+
+        def _arm_header_deadline(self) -> None:
+            self._disarm_header_deadline()
             # A new request replaces self.cycle once its headers are complete: if the cycle is
             # still the one seen now when the timer fires, the headers never arrived.
             self._cycle_at_arm = self.cycle
@@ -87,5 +96,9 @@ def uvicorn_config(app: Any, host: str, port: int, header_timeout_s: float, **kw
     else:
         from uvicorn.protocols.http.h11_impl import H11Protocol as base
     kwargs.setdefault("timeout_keep_alive", KEEP_ALIVE_S)
+    # No permessage-deflate on WebSockets (live streams): inflating every small samples frame and
+    # deflating every result cost ~7 % of a busy stream server's CPU (BENCHMARKS.md, live streams);
+    # the compact form of a stream is its binary float32 frames, not compressed JSON.
+    kwargs.setdefault("ws_per_message_deflate", False)
     return uvicorn.Config(app, host=host, port=port, loop="uvloop" if fast else "asyncio",
                           http=protocol_with_header_deadline(base, header_timeout_s), **kwargs)
