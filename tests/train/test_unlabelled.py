@@ -16,7 +16,7 @@ from tcnvae.data.recording import Recording
 from tcnvae.data.windows import make_windows
 from tcnvae.train.config import ConfigError, build_config
 from tcnvae.train.loop import mixed_batches
-from tcnvae.train.losses import pseudo_label_loss, total_loss
+from tcnvae.train.losses import pseudo_label_loss, pseudo_threshold, total_loss
 from tcnvae.train.run import train_run
 from tests.train.hapt_folder import write_hapt_folder
 
@@ -77,6 +77,19 @@ def test_pseudo_labels_only_from_a_confident_teacher() -> None:
     want = (F.cross_entropy(logits[[0]], torch.tensor([0]), reduction="sum")
             + F.cross_entropy(logits[[2]], torch.tensor([1]), reduction="sum")) / 3
     assert share == pytest.approx(2 / 3) and float(loss) == pytest.approx(float(want), rel=1e-6)
+
+
+def test_auto_pseudo_threshold_sits_below_the_label_smoothing_ceiling() -> None:
+    # A model trained on smoothed targets is pushed towards top probability 1 - eps + eps/K,
+    # never to 1: an absolute 0.95 lies above that for 6 classes at eps 0.1 (0.917).
+    ceiling = 1 - 0.1 + 0.1 / 6
+    auto = pseudo_threshold(None, 0.1, 6)
+    assert auto == pytest.approx(0.95 * ceiling) and auto < ceiling < 0.95
+    assert pseudo_threshold(None, 0.0, 6) == pytest.approx(0.95)  # no smoothing: FixMatch's 0.95
+    assert pseudo_threshold(0.8, 0.1, 6) == 0.8  # an explicit value is taken as given
+    assert build_config().pseudo_threshold is None
+    with pytest.raises(ConfigError, match="pseudo_threshold"):
+        build_config(pseudo_threshold=1.5)
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,8 @@ from tcnvae.model.presets import preset_config
 from tcnvae.model.vae import TCNVAE
 from tcnvae.train.augment import augment
 from tcnvae.train.config import TrainConfig
-from tcnvae.train.losses import active_units, beta_at, kl_free_bits, pseudo_label_loss, total_loss
+from tcnvae.train.losses import (active_units, beta_at, kl_free_bits, pseudo_label_loss, pseudo_threshold,
+                                 total_loss)
 from tcnvae.train.prepare import Prepared
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class Trainer:
         # Pseudo-labels need both an activity head and unlabelled windows to learn from.
         self.pseudo = (cfg.pseudo_weight > 0 and len(data.label_names) > 0
                        and bool((~data.train.labelled).any()))
+        self.threshold = pseudo_threshold(cfg.pseudo_threshold, cfg.label_smoothing, len(data.label_names))
         self.epoch, self.best_f1, self.bad_epochs = 0, -math.inf, 0
 
     def _class_weight(self) -> torch.Tensor:
@@ -112,7 +114,7 @@ class Trainer:
         window are targets for the student on its augmented copy (mean teacher / FixMatch style)."""
         with torch.no_grad():
             probs = torch.softmax(self.ema.activity_head(self.ema.encode(teacher_x[unl])[0]), dim=1)
-        term, share = pseudo_label_loss(logits[unl], probs, self.cfg.pseudo_threshold)
+        term, share = pseudo_label_loss(logits[unl], probs, self.threshold)
         parts.update({"pseudo": float(term.detach()), "pseudo_share": share})
         return self.cfg.pseudo_weight * term
 

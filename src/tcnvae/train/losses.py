@@ -54,6 +54,15 @@ def total_loss(out: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, d
     return loss, parts
 
 
+def pseudo_threshold(threshold: float | None, label_smoothing: float, n_classes: int) -> float:
+    """The confidence a pseudo-label needs: `threshold` as given, or (None) 0.95 of the ceiling
+    1 - eps + eps/K that label-smoothed training pushes a model's top probability towards; an
+    absolute 0.95 above that ceiling lets only a few windows through."""
+    if threshold is not None:
+        return threshold
+    return 0.95 * (1.0 - label_smoothing + label_smoothing / max(n_classes, 1))
+
+
 def pseudo_label_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor,
                       threshold: float) -> tuple[torch.Tensor, float]:
     """(cross-entropy to the teacher's argmax where its confidence >= threshold, averaged over all
