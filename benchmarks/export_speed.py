@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
+import shlex
 import sys
 import tempfile
 import time
@@ -134,7 +135,7 @@ def main() -> int:
     fp32 = {b: r for n, b, r in rows if n.endswith("encoder.onnx fp32") and not n.startswith("seed")}
     text = "\n".join([
         f"## Export speed — ONNX Runtime, 1 thread ({dt.date.today().isoformat()})", "",
-        f"Command: `.venv/bin/python benchmarks/export_speed.py {' '.join(sys.argv[1:])}`  ",
+        f"Command: `.venv/bin/python benchmarks/export_speed.py {shlex.join(sys.argv[1:])}`  ",
         f"Machine: {platform.platform()}, {cpu_model()}, Python {platform.python_version()}, "
         f"onnxruntime {__import__('onnxruntime').__version__}  ",
         f"Release: {note}. Median of {args.repeats} interleaved repeats; intra_op=1, inter_op=1, sequential, "

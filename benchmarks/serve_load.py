@@ -8,11 +8,19 @@ turn, so a change in the machine's load hits every server alike):
 - seed-style: benchmarks/naive_server.py (FastAPI + pydantic per-element validators + PyTorch
   eager, batch 1), the reference every ratio is taken against;
 - `tcnvae serve` with its defaults (one process), and with `--workers 2` for fp32 /infer,
-  `--precision int8` /infer and /v2 binary (Open Inference Protocol binary tensors);
+  `--precision int8` /infer and /v2 binary (Open Inference Protocol binary tensors), and
+  `--workers 2 --max-inflight 8` (load shedding: 503 + Retry-After on arrival beyond 8 held
+  requests per worker);
+- or, with `--variants "FLAGS" ...`, the seed-style server beside `tcnvae serve FLAGS` for
+  each design to compare (workers, engine thread, batcher wait, ...).
+
+wrk shares the cores with the servers; `--client-cpus` / `--server-cpus` pin them with taskset.
 - a real tritonserver (PyTriton binding the Engine, `python -m tcnvae.serve.triton_python`)
   with the same /v2 binary body, where nvidia-pytriton is installed.
 
-Per run: p50 / p99 (wrk --latency), requests/s, the ratio to the seed-style server at the same
+Per run: p50 / p99 (wrk --latency, over every answer), an upper bound on the p99 of the 200
+answers alone (the slowest ok/total % of all answers: 503s answered on arrival are fast and
+would otherwise flatter the p99 of a server that sheds load), requests/s, the ratio to the seed-style server at the same
 concurrency, statuses (503 with Retry-After counted apart from any other non-200), and the
 server's CPU milliseconds per request (utime + stime of its whole process tree, from /proc),
 which depends far less on what else the machine runs than wall-clock numbers do.
@@ -29,6 +37,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -108,7 +117,9 @@ def wrk(url: str, body: Path, conns: int, seconds: int, pid: int, env: dict[str,
     st = re.search(r"statuses ok=(\d+) busy_retry_after=(\d+) busy_no_retry=(\d+) other=(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     ok, busy, busy_bare, other = (int(g) for g in st.groups())
-    return {"p50": ms("50"), "p99": ms("99"), "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+    ok99 = re.search(r"p99_ok_bound_us=(\d+)", out)
+    return {"p50": ms("50"), "p99": ms("99"), "p99_ok": int(ok99[1]) / 1e3 if ok99 else float("nan"),
+            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
             "ok": ok, "503": busy, "bad": busy_bare + other + (sum(map(int, sock.groups())) if sock else 0),
             "cpu_ms": cpu * 1e3 / max(1, ok + busy + busy_bare + other)}
 
@@ -140,6 +151,9 @@ def servers(a: argparse.Namespace) -> list[dict]:
     else:
         out += [{"name": "tcnvae serve (1 process)", "cmd": [*base, "--port"], "ready": "/healthz"},
                 {"name": f"tcnvae serve --workers {a.workers}", "cmd": [*base, "--workers", str(a.workers), "--port"],
+                 "ready": "/healthz"},
+                {"name": f"tcnvae serve --workers {a.workers} --max-inflight {a.max_inflight}",
+                 "cmd": [*base, "--workers", str(a.workers), "--max-inflight", str(a.max_inflight), "--port"],
                  "ready": "/healthz"},
                 {"name": f"tcnvae serve --workers {a.workers} --precision int8",
                  "cmd": [*base, "--workers", str(a.workers), "--precision", "int8", "--port"], "ready": "/healthz"}]
@@ -194,11 +208,12 @@ def run_all(a: argparse.Namespace, tmp: Path) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     seed = {r["c"]: r["rps"] for r in rows if r["server"] == "seed-style"}
-    lines = ["| server | route | c | p50 ms | p99 ms | req/s | × seed-style | CPU ms/req | 200 | 503+Retry-After | other errors |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| server | route | c | p50 ms | p99 ms | p99 of 200s ms (≤) | req/s | × seed-style | CPU ms/req | 200 "
+             "| 503+Retry-After | other errors |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ratio = r["rps"] / seed[r["c"]] if seed.get(r["c"]) else float("nan")
-        lines.append(f"| {r['server']} | {r['route']} | {r['c']} | {r['p50']:.2f} | {r['p99']:.2f} | {r['rps']:.0f} "
+        lines.append(f"| {r['server']} | {r['route']} | {r['c']} | {r['p50']:.2f} | {r['p99']:.2f} | {r['p99_ok']:.2f} "
+                     f"| {r['rps']:.0f} "
                      f"| {ratio:.2f} | {r['cpu_ms']:.2f} | {r['ok']} | {r['503']} | {r['bad']} |")
     return "\n".join(lines)
 
@@ -217,6 +232,8 @@ def main() -> None:
     p.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--max-inflight", type=int, default=8,
+                   help="the load-shedding server's per-worker limit (requests held before 503 on arrival)")
     p.add_argument("--skip-triton", action="store_true")
     p.add_argument("--variants", nargs="+", default=None, metavar="FLAGS",
                    help='instead of the standard servers, compare `tcnvae serve` designs, e.g. '
@@ -235,7 +252,7 @@ def main() -> None:
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
                f"1-min load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
                "(other jobs share the machine)")
-    cmd = " ".join(["python", "benchmarks/serve_load.py", *sys.argv[1:]])
+    cmd = shlex.join(["python", "benchmarks/serve_load.py", *sys.argv[1:]])
     with open(a.out, "a") as fh:
         fh.write(f"\n## Inference servers under load (wrk, loopback) — {dt.date.today().isoformat()}\n\n"
                  f"Command: `{cmd}`  \nMachine: {machine}; wrk -t1, {a.duration} s per run, servers measured "

@@ -78,3 +78,33 @@ def test_queue_full_timeout_and_shutdown():
     results, stats = asyncio.run(main())
     assert len(results) == 2 and stats.requests == 2  # accepted requests finished during the drain
     assert stats.timeouts == 1 and stats.rejected == 1
+
+
+def test_max_inflight_refuses_on_arrival_and_frees_the_slot_after():
+    gate = threading.Event()
+
+    def slow(x):
+        gate.wait(5)
+        return fake_run(x)
+
+    async def main():
+        b = MicroBatcher(slow, max_batch=1, max_inflight=2)
+        b.start()
+        w = _windows(1)[0]
+        first = asyncio.ensure_future(b.submit(w, 5.0))
+        while b.running == 0:
+            await asyncio.sleep(0.001)
+        with b.arriving():  # a second request being read: two held
+            assert b.inflight == 2
+            with pytest.raises(Overloaded, match="limit 2"):
+                with b.arriving():
+                    pass
+        gate.set()
+        await first
+        with b.arriving():  # the finished request released its slot
+            assert b.inflight == 1
+        await b.close(5.0)
+        return b.stats
+
+    stats = asyncio.run(main())
+    assert stats.rejected == 1 and stats.requests == 1

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from tcnvae.cli.progress import TrainProgress
 from tcnvae.progress import Ticker, eta_text
@@ -25,6 +26,7 @@ def _train(*args: str) -> subprocess.CompletedProcess:
     (["--data", "pamap2"], True),  # known but not fetched
     (["--config", "{bad_config}"], False),  # unknown preset in a config file
     (["--data", "watch", "--classes", "NOT_A_LABEL"], True),  # fails after loading the data
+    pytest.param(["--device", "cuda"], False, marks=pytest.mark.skipif(torch.cuda.is_available(), reason="has CUDA")),
 ])
 def test_a_failed_start_leaves_no_run_directory(tmp_path: Path, bad: list[str], resume: bool) -> None:
     out = tmp_path / "run"

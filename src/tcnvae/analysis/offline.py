@@ -17,10 +17,10 @@ from tcnvae.runtime.engine import Engine
 log = logging.getLogger(__name__)
 
 
-def open_engine(model_ref: str, models_dir: Path, backend: str = "onnx") -> Engine:
-    """A verified release from the registry, loaded into the runtime Engine."""
+def open_engine(model_ref: str, models_dir: Path, backend: str = "onnx", device: str = "cpu") -> Engine:
+    """A verified release from the registry, loaded into the runtime Engine (`device`: torch backend)."""
     release = Registry(models_dir).open(model_ref)
-    return Engine.from_release(release, backend=backend)
+    return Engine.from_release(release, backend=backend, device=device)
 
 
 def read_recording(path: Path, meta: RecordingMeta | None = None) -> Recording:

@@ -8,7 +8,7 @@ gateway, or the deterministic stub.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +33,12 @@ class ModelOutputs:
 
     def __len__(self) -> int:
         return int(len(self.latent))
+
+    def rows(self, start: int, stop: int) -> "ModelOutputs":
+        """Windows start..stop of these outputs (views, no copy)."""
+        probs = self.activity_probs[start:stop] if self.activity_probs is not None else None
+        return replace(self, latent=self.latent[start:stop], motif_scores=self.motif_scores[start:stop],
+                       activity_probs=probs)
 
 
 def check_outputs(out: object, n: int) -> dict[str, np.ndarray]:

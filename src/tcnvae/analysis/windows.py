@@ -52,10 +52,15 @@ class WindowCutter:
         samples = np.asarray(samples, dtype=np.float32)
         if samples.ndim != 2 or samples.shape[1] != N_CHANNELS:
             raise AnalysisInputError(f"signals must be [T, {N_CHANNELS}], got {list(samples.shape)}")
-        buf = np.concatenate([self._buf, samples]) if len(self._buf) else samples
         offset = self.next_start - self._buf_start
+        if len(self._buf) + len(samples) - offset < WINDOW:  # no window yet (most chunks of a stream)
+            self._buf = np.concatenate([self._buf, samples])
+            return AnalysisWindows(np.empty((0, WINDOW, N_CHANNELS), np.float32), np.empty(0, np.int64))
+        buf = np.concatenate([self._buf, samples]) if len(self._buf) else samples
         n = max(0, (len(buf) - offset - WINDOW) // self.stride + 1)
-        if n:
+        if n == 1:  # a live stream's usual case: one slice, no strided view to build
+            x = buf[offset:offset + WINDOW][None].copy()
+        elif n:
             view = sliding_window_view(buf[offset:], WINDOW, axis=0)[::self.stride][:n]  # (n, C, WINDOW)
             x = np.ascontiguousarray(view.transpose(0, 2, 1))
         else:

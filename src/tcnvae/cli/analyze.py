@@ -20,6 +20,7 @@ def register(sub) -> None:
     p.add_argument("--rate-hz", type=float, default=None, help="CSV rate when it has no t column (default: from the t column)")
     p.add_argument("--units", default=None, help="CSV units, e.g. acc:g,gyro:deg/s (default: m/s^2, rad/s, uT)")
     p.add_argument("--backend", default="onnx", choices=("onnx", "torch"), help="runtime for the model")
+    p.add_argument("--device", default="cpu", help="torch backend only: cpu (default), auto, cuda, cuda:N or mps")
     p.add_argument("--smooth-windows", type=int, default=5, help="ethogram smoothing width in windows (odd)")
     p.add_argument("--min-dwell-s", type=float, default=2.0, help="shortest ethogram segment in seconds")
     p.add_argument("--confidence", type=float, default=0.5, help="below it a window is 'uncertain'")
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in recording.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     out = args.out or Path(f"analysis-{args.recording.stem}")
-    engine = open_engine(args.model, args.models, args.backend)
+    engine = open_engine(args.model, args.models, args.backend, args.device)
     bar = tqdm(unit="win", desc="analyze", total=None, delay=0.5)
     try:
         results, paths = analyze_file(recording, engine, out, config,

@@ -29,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=None, help="where to write eval_metrics.json and PNGs "
                    "(default: the run directory; for a REF eval/NAME-VERSION, since releases are immutable)")
     p.add_argument("--data-dir", type=Path, default=None, help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:N or mps")
     p.set_defaults(func=run)
 
 
@@ -66,7 +67,11 @@ def _test_subjects(args: argparse.Namespace, names: tuple[str, ...], labels: dic
 
 
 def run(args: argparse.Namespace) -> int:
+    from tcnvae.model.device import resolve_device
+
+    device = resolve_device(args.device)  # before loading anything: a wrong --device fails fast
     model, normalizer, out, labels = _load(args)
+    model.to(device)
     names = tuple(s for s in args.data.split(",") if s)
     test_subjects = _test_subjects(args, names, labels)
     test, train = split_windows(names, tuple(model.config.label_names), args.split, args.data_dir,

@@ -21,17 +21,23 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, help="port (default 9000)")
     p.add_argument("--backend", choices=("onnx", "torch", "hailo"), help="runtime (default onnx)")
     p.add_argument("--threads", type=int, help="backend intra-op threads (default 1)")
+    p.add_argument("--device", help="torch backend only: cpu (default), auto, cuda, cuda:N or mps")
     p.add_argument("--precision", choices=("fp32", "int8"),
                    help="graph to serve: fp32 encoder.onnx (default) or int8 encoder_int8.onnx, "
                         "which is refused unless export/parity.json holds its bounds")
-    p.add_argument("--workers", type=int, help="server processes sharing the port, one engine each "
-                   "(default 1; use the number of cores on a dedicated machine)")
+    p.add_argument("--workers", help="server processes sharing the port, one engine each, or 'auto' "
+                   "(one per usable core); default 1 (memory: each worker holds its own model)")
     p.add_argument("--no-inference-thread", dest="inference_thread", action="store_false", default=None,
-                   help="run the engine on each worker's event-loop thread (no thread hand-off)")
+                   help="run the engine on each worker's event-loop thread (no thread hand-off; "
+                        "the default with 2+ workers)")
+    p.add_argument("--inference-thread", dest="inference_thread", action="store_true", default=None,
+                   help="run the engine in a thread of its own (the default with one worker)")
     p.add_argument("--max-batch", type=int, help="windows per micro-batch; 1 = batching off (default 32)")
     p.add_argument("--batch-wait-ms", type=float, help="longest wait to fill a micro-batch (default 2)")
     p.add_argument("--max-windows", type=int, help="windows per /infer/batch request (default 256)")
     p.add_argument("--max-queue", type=int, help="queued requests before 503 (default 256)")
+    p.add_argument("--max-inflight", type=int, help="requests one worker holds at once before it answers "
+                   "503 + Retry-After on arrival (default: no limit)")
     p.add_argument("--timeout-s", dest="request_timeout_s", type=float, help="per-request timeout (default 10)")
     p.add_argument("--header-timeout-s", type=float,
                    help="close a connection whose request headers take longer (default 10)")
@@ -50,9 +56,9 @@ def build_settings(args: argparse.Namespace):
     from tcnvae.errors import TcnvaeError
     from tcnvae.serve.sidecar.settings import ServeSettings
 
-    keys = ("ref", "models", "host", "port", "backend", "threads", "precision", "workers", "inference_thread",
-            "max_batch", "batch_wait_ms", "max_windows", "max_queue", "request_timeout_s", "header_timeout_s",
-            "body_timeout_s", "api_keys", "check_limits")
+    keys = ("ref", "models", "host", "port", "backend", "threads", "device", "precision", "workers",
+            "inference_thread", "max_batch", "batch_wait_ms", "max_windows", "max_queue", "max_inflight",
+            "request_timeout_s", "header_timeout_s", "body_timeout_s", "api_keys", "check_limits")
     given = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if "api_keys" in given:
         given["api_keys"] = tuple(given["api_keys"])

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 from pathlib import Path
 
 import torch
-from tcnvae.cli.progress import TrainProgress
 
+from tcnvae.cli.progress import TrainProgress
+from tcnvae.model.device import PRECISIONS, check_precision, resolve_device
 from tcnvae.model.presets import PRESETS
 from tcnvae.train.config import TrainConfig, build_config
+from tcnvae.train.distributed import init_from_env, shutdown
 from tcnvae.train.run import train_run
 
 
@@ -39,6 +43,12 @@ def register(sub) -> None:
                    help="subjects held out for testing (as `tcnvae data inspect` lists them; overrides a "
                         "dataset's official split; default: the official split or meta.json test_subjects)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:N or mps "
+                   "(default: auto; under torchrun each process takes the GPU of its LOCAL_RANK)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="fp32, or autocast in bf16 / fp16 (fp16 with a GradScaler); default fp32")
+    p.add_argument("--sync-check", action="store_true",
+                   help="log a digest of the weights after every step on every rank (checks torchrun runs stay in step)")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
@@ -57,7 +67,20 @@ def run(args: argparse.Namespace) -> int:
                        unlabelled=args.unlabelled)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    progress = TrainProgress(cfg.epochs, cfg.batch_size)
+    device = resolve_device(args.device)
+    check_precision(args.precision, device)
+    world, device = init_from_env(device)
+    try:
+        return _train(args, cfg, device, world)
+    finally:
+        shutdown()
+
+
+def _train(args: argparse.Namespace, cfg, device, world) -> int:
+    if not world.main:  # one voice: rank 0 reports; the others only warn (and log --sync-check digests)
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("tcnvae.train.loop.sync").setLevel(logging.INFO)
+    progress = TrainProgress(cfg.epochs, cfg.batch_size, stream=None if world.main else open(os.devnull, "w"))
 
     def on_epoch(row: dict) -> None:
         validated = "val_macro_f1" in row or "val_loss" in row  # a refit has no validation subjects
@@ -74,9 +97,12 @@ def run(args: argparse.Namespace) -> int:
                    f"{row['seconds']:.0f}s{'  *best' if validated and row['best'] else ''}")
 
     try:
-        results = train_run(cfg, args.out, args.resume, args.data_dir, progress.on_step, on_epoch)
+        results = train_run(cfg, args.out, args.resume, args.data_dir, progress.on_step, on_epoch, device,
+                            args.precision, world, args.sync_check)
     finally:
         progress.close()
+    if not world.main:
+        return 0
     print(json.dumps({k: v for k, v in results.items()}, indent=2, default=str))
     print(f"run written to {args.out}  (next: tcnvae release {args.out})")
     return 0

@@ -63,7 +63,7 @@ def output_names(encoder: nn.Module) -> tuple[str, ...]:
 
 def export_onnx(encoder: nn.Module, path: Path, dynamic: bool) -> Path:
     """Export a DeployableEncoder to `path`: static [1,100,9] at opset 11, or free batch at opset 17."""
-    model = fold_normalization(encoder)
+    model = fold_normalization(encoder).cpu()  # exported from the CPU whatever device it trained on
     example = torch.zeros(1, WINDOW, N_CHANNELS)
     names = output_names(encoder)
     axes = {k: {0: "batch"} for k in (INPUT_NAME, *names)} if dynamic else None

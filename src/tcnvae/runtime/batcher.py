@@ -9,6 +9,12 @@ which matters on a busy machine; one process per core then supplies the parallel
 only while other requests are known to be on their way (being read or parsed), so a lone
 client never pays the wait; a request still arriving after `ARRIVAL_GRACE_S` is a slow client
 and is not waited for, so it never delays the others. `max_batch=1` turns batching off.
+
+`max_inflight` (off by default) bounds the requests this process holds at once — being read,
+queued or in the running batch — and refuses the next one as it arrives, before its body is
+read or parsed (Overloaded -> 503 + Retry-After). With N connections and throughput R a server
+that accepts everything answers in N / R on average (Little's law), however it schedules; a
+bound turns the excess into an immediate "retry shortly" instead of a long wait for everyone.
 """
 
 from __future__ import annotations
@@ -55,9 +61,9 @@ class MicroBatcher:
 
     def __init__(self, run: RunFn, max_batch: int = 32, max_wait_s: float = 0.002,
                  max_queue: int = 256, on_batch: Callable[[int], None] | None = None,
-                 inline: bool = False) -> None:
+                 inline: bool = False, max_inflight: int | None = None) -> None:
         self._run, self.max_batch, self.max_wait_s = run, max(1, max_batch), max(0.0, max_wait_s)
-        self.max_queue, self._on_batch = max_queue, on_batch
+        self.max_queue, self._on_batch, self.max_inflight = max_queue, on_batch, max_inflight
         self._pending: deque[_Job] = deque()
         self._wakeup = asyncio.Event()
         # inline: run on the event-loop thread (no hand-off); else in one worker thread
@@ -66,6 +72,7 @@ class MicroBatcher:
         self._closing = False
         self._arrivals: dict[object, float] = {}  # requests being read -> when they started
         self._busy = 0  # windows in the batch that is running now
+        self._busy_requests = 0  # requests in that batch
         self.stats = BatchStats()
 
     @property
@@ -80,9 +87,19 @@ class MicroBatcher:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._collect(), name="tcnvae-batcher")
 
+    @property
+    def inflight(self) -> int:
+        """Requests held now: being read or parsed, queued, or in the running batch."""
+        return len(self._arrivals) + len(self._pending) + self._busy_requests
+
     @contextmanager
     def arriving(self) -> Iterator[None]:
-        """Wrap reading and parsing a request so the collector knows one is on its way."""
+        """Wrap reading and parsing a request so the collector knows one is on its way.
+
+        Raises Overloaded before anything is read when max_inflight requests are already held."""
+        if self.max_inflight is not None and self.inflight >= self.max_inflight:
+            self.stats.rejected += 1
+            raise Overloaded(f"{self.inflight} requests in progress (limit {self.max_inflight}); retry shortly")
         token = object()
         self._arrivals[token] = time.monotonic()
         try:
@@ -174,7 +191,7 @@ class MicroBatcher:
 
     async def _execute(self, batch: list[_Job], n: int) -> None:
         x = batch[0].x if len(batch) == 1 else np.concatenate([j.x for j in batch])
-        self._busy = n
+        self._busy, self._busy_requests = n, len(batch)
         start = time.perf_counter()
         try:
             if self._executor is None:
@@ -188,7 +205,7 @@ class MicroBatcher:
                     job.future.set_exception(e)
             return
         finally:
-            self._busy = 0
+            self._busy = self._busy_requests = 0
         log.debug("batch of %d requests, %d windows in %.2f ms", len(batch), n,
                   (time.perf_counter() - start) * 1e3)
         self._record(len(batch), n)

@@ -1,4 +1,4 @@
-"""PyTorch backend: the release's DeployableEncoder in eager mode, weight norm folded, CPU."""
+"""PyTorch backend: the release's DeployableEncoder in eager mode, weight norm folded, on any device."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from tcnvae.export.onnx import fold_normalization
+from tcnvae.model.device import resolve_device
 from tcnvae.runtime.backend import OUTPUT_NAMES
 
 
@@ -13,23 +14,25 @@ class TorchBackend:
     """The reference implementation; slower than ONNX Runtime, but needs nothing exported."""
 
     name = "torch"
-    device = "cpu"
 
-    def __init__(self, encoder: torch.nn.Module, threads: int = 1, artifact: str = "encoder.safetensors") -> None:
+    def __init__(self, encoder: torch.nn.Module, threads: int = 1, artifact: str = "encoder.safetensors",
+                 device: str = "cpu") -> None:
         # Folding weight norm and BatchNorm once saves recomputing every weight on every call.
-        self._module = fold_normalization(encoder)
+        self._device = resolve_device(device)
+        self.device = str(self._device)
+        self._module = fold_normalization(encoder).to(self._device)
         self.threads = threads
         self.artifact = artifact
         torch.set_num_threads(threads)  # process-wide; the sidecar runs one backend
 
     @classmethod
-    def from_release(cls, release, threads: int = 1) -> "TorchBackend":
-        return cls(release.load_encoder(), threads, str(release.path / "encoder.safetensors"))
+    def from_release(cls, release, threads: int = 1, device: str = "cpu") -> "TorchBackend":
+        return cls(release.load_encoder(), threads, str(release.path / "encoder.safetensors"), device)
 
     def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         with torch.inference_mode():
-            out = self._module(torch.from_numpy(x))
-        return {name: t.numpy() for name, t in zip(OUTPUT_NAMES, out)}
+            out = self._module(torch.from_numpy(np.ascontiguousarray(x)).to(self._device))
+        return {name: t.cpu().numpy() for name, t in zip(OUTPUT_NAMES, out)}
 
     def close(self) -> None:
         self._module = None

@@ -111,3 +111,5 @@ def _check_values(cfg: TrainConfig) -> None:
         raise ConfigError(f"test_split: {cfg.test_split!r} is not one of 'official', 'none'")
     if cfg.stride < 1:
         raise ConfigError(f"stride must be >= 1 (got {cfg.stride})")
+    if cfg.val_subjects < 0:
+        raise ConfigError(f"val_subjects must be >= 0 (got {cfg.val_subjects})")

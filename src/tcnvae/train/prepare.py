@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from tcnvae.contract import WINDOW
-from tcnvae.data.dataset import default_test_subjects, load_recordings
+from tcnvae.data.dataset import default_test_subjects
 from tcnvae.data.errors import DataError
 from tcnvae.data.normalize import Normalizer
 from tcnvae.data.splits import assign_subjects, leave_subjects_out, validation_subjects
 from tcnvae.data.taxonomy import canonical_label
-from tcnvae.data.windows import WindowSet, make_windows, natural_key
+from tcnvae.data.window_cache import load_windows
+from tcnvae.data.windows import WindowSet, natural_key
 from tcnvae.errors import one_of
 from tcnvae.train.config import ConfigError, TrainConfig
 
@@ -79,11 +80,14 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
     trains, tests, sources = [], [], {}
     windows = {}
     for name in cfg.data:
-        recordings = load_recordings(name, data_dir)
-        no_labels = not any((r.labels >= 0).any() for r in recordings)
-        if no_labels and not cfg.unlabelled:
-            log.info("%s has no labels at all: its unlabelled windows train a motif-only model", name)
-        windows[name] = make_windows(recordings, WINDOW, cfg.stride, unlabelled=cfg.unlabelled or no_labels)
+        ws = load_windows(name, data_dir, WINDOW, cfg.stride, unlabelled=cfg.unlabelled)
+        if not cfg.unlabelled and not ws.labelled.any():
+            # Perhaps no label at all: then its unlabelled windows train a motif-only model.
+            every = load_windows(name, data_dir, WINDOW, cfg.stride, unlabelled=True)
+            if not every.labelled.any():
+                log.info("%s has no labels at all: its unlabelled windows train a motif-only model", name)
+                ws = every
+        windows[name] = ws
     held = heldout_subjects(windows, cfg.test_subjects, data_dir, use_defaults=cfg.test_split == "official")
     for name, ws in windows.items():
         ws = _relabel(ws, name, multi, union)
@@ -169,7 +173,7 @@ def split_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: st
     multi = len(data) > 1
     union: list[str] = []
     evals, trains = [], []
-    windows = {name: make_windows(load_recordings(name, data_dir), WINDOW, stride or STRIDE) for name in data}
+    windows = {name: load_windows(name, data_dir, WINDOW, stride or STRIDE) for name in data}
     held = {} if split == "all" else assign_subjects(test_subjects, {n: ws.subjects() for n, ws in windows.items()})
     for name, raw in windows.items():
         ws = _relabel(raw, name, multi, union)

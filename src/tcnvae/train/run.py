@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
 from tcnvae.data.errors import DataError
 from tcnvae.data.fetch import data_root, read_manifest
@@ -25,7 +26,8 @@ from tcnvae.model.checkpoint import load_model, save_model
 from tcnvae.train.config import TrainConfig
 from tcnvae.train.loop import BEST_FILE, HISTORY_FILE, STATE_FILE, Trainer, predict
 from tcnvae.train.motif_fit import fit_motifs
-from tcnvae.train.prepare import prepare
+from tcnvae.train.distributed import SINGLE, World, barrier, run_on_main
+from tcnvae.train.prepare import Prepared, prepare
 
 log = logging.getLogger(__name__)
 N_CALIBRATION = 1024
@@ -97,16 +99,30 @@ def check_start(cfg: TrainConfig, run_dir: Path, resume: bool, data_dir=None) ->
 
 def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=None,
               on_step: Callable[[dict], None] | None = None,
-              on_epoch: Callable[[dict], None] | None = None) -> dict:
-    run_dir = Path(run_dir)
-    check_start(cfg, run_dir, resume, data_dir)
+              on_epoch: Callable[[dict], None] | None = None, device: torch.device | str = "cpu",
+              precision: str = "fp32", world: World = SINGLE, sync_check: bool = False) -> dict:
+    """Train, then (rank 0) fit motifs, evaluate and write the run directory; returns the metrics.
+
+    Under torchrun every rank calls this; ranks other than 0 return {} after training."""
+    run_dir, device = Path(run_dir), torch.device(device)
     t0 = time.perf_counter()
-    data = prepare(cfg, data_dir)  # data errors surface before the run directory exists
-    created = not run_dir.exists()
-    run_dir.mkdir(parents=True, exist_ok=True)
+
+    def start() -> Prepared:
+        check_start(cfg, run_dir, resume, data_dir)
+        return prepare(cfg, data_dir)  # data errors surface before the run directory exists
+
+    # Rank 0 checks and prepares first (filling the window caches); the others then read them.
+    data = run_on_main(world, start)
+    if not world.main:
+        data = prepare(cfg, data_dir)
+    created = world.main and not run_dir.exists()
+    if world.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        _write_json(run_dir / "train_config.json", cfg.to_dict())
-        trainer = Trainer(cfg, data, run_dir, on_step)
+        if world.main:
+            _write_json(run_dir / "train_config.json", cfg.to_dict())
+        barrier(world)
+        trainer = Trainer(cfg, data, run_dir, on_step, device, precision, world, sync_check)
         if resume:
             trainer.load_state()
         trainer.fit(on_epoch)
@@ -115,13 +131,19 @@ def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=No
         if created and not (run_dir / STATE_FILE).is_file():
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
+    if not world.main:
+        return {}
     train_seconds = time.perf_counter() - t0
-    return finish_run(cfg, data, run_dir, train_seconds)
+    return finish_run(cfg, data, run_dir, train_seconds, device, {"device": str(device), "precision": precision,
+                                                                  "processes": world.size})
 
 
-def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> dict:
-    """Motifs, evaluation and metadata from the best checkpoint."""
+def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float, device: torch.device | str = "cpu",
+               hardware: dict | None = None) -> dict:
+    """Motifs, evaluation and metadata from the best checkpoint (on `device`; files hold CPU tensors)."""
     model, meta = load_model(run_dir / BEST_FILE)
+    model.to(device)
+    log.info("fitting motifs on %d training windows", len(data.train))
     _, z_train = predict(model, data.normalizer.apply(data.train.x))
     motifs = fit_motifs(model, z_train, data.train.y, data.label_names, cfg.seed, windows=data.train, stride=cfg.stride)
     save_model(run_dir / BEST_FILE, model, meta)
@@ -136,6 +158,7 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> d
         ws = ws.select(ws.labelled) if ws is not None and data.label_names else None
         if ws is None or not len(ws):  # nothing labelled to score (a motif-only model)
             continue
+        log.info("evaluating on %d %s windows", len(ws), split)
         m, z = evaluate_model(model, data.normalizer, ws, data.train.select(data.train.labelled), split, cfg.seed)
         write_evaluation(run_dir, m, model, ws, z)
         results[split] = {k: m[k] for k in ("accuracy", "macro_f1", "linear_probe_accuracy", "silhouette")}
@@ -147,7 +170,8 @@ def finish_run(cfg: TrainConfig, data, run_dir: Path, train_seconds: float) -> d
                                    "test": len(data.test) if data.test is not None else 0},
                      "n_unlabelled_windows": {"train": int((~data.train.labelled).sum()),
                                               "validation": int((~data.val.labelled).sum())},
-                     "motif_only": not data.label_names},
+                     "motif_only": not data.label_names,
+                     **({"hardware": hardware} if hardware else {})},
         "data": {"sources": list(cfg.data), "classes": list(data.label_names), "stride": cfg.stride}})
     plot_curves(run_dir / HISTORY_FILE, run_dir / "curves.png")
     _samples(run_dir, data, cfg.seed)

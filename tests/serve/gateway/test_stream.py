@@ -23,7 +23,9 @@ import websockets
 from tcnvae.cli import main as tcnvae_main
 from tests.analysis.hapt_recording import RATE_HZ, UNITS, hapt_signals, write_csv
 from tests.serve.server import Process, free_port
-from tests.serve.stream_helpers import CHANNELS6, assert_same_as_offline, by_type, csv_rows, run, send_and_collect
+from tests.serve.stream_helpers import (
+    CHANNELS6, assert_same_as_offline, assert_stream_metrics, by_type, csv_rows, run, send_and_collect,
+    stream_metrics_scenario)
 
 API = "/api/v1/analysis"
 DEADLINE_S = 60.0
@@ -72,6 +74,13 @@ def test_gateway_stream_equals_tcnvae_analyze(stack, hapt) -> None:
     msgs = run(send_and_collect(stack["ws"], csv_rows(csv)))
     assert msgs[0]["type"] == "opened" and msgs[-1]["sources"] == {"model": 119}
     assert_same_as_offline(msgs, results)
+
+
+def test_gateway_stream_metrics_on_metrics(stack, hapt) -> None:
+    csv, _ = hapt
+    got = run(stream_metrics_scenario(stack["ws"], stack["gateway"].url, "tcnvae_gateway", csv_rows(csv)[:600]))
+    assert_stream_metrics(got)
+    assert got["windows"] == 3 * 23
 
 
 def wait_session(client: httpx.Client, sid: str) -> httpx.Response:

@@ -63,3 +63,31 @@ def test_sigterm_drains_in_flight_requests(serve_models, windows):
     assert results == [200] * 4, server.output()
     # uvicorn re-raises the captured SIGTERM after a clean shutdown, so the parent sees it.
     assert code in (0, -signal.SIGTERM)
+
+
+def test_max_inflight_refuses_on_arrival_with_503_and_retry_after(serve_models, windows):
+    """A client still sending its body holds the one slot: the next request is refused before its
+    body is read; the held request then completes normally."""
+    import json
+    import socket
+
+    server = ServerProcess(serve_models, "--max-inflight", "1").wait_ready()
+    try:
+        body = json.dumps({"x": windows[0].tolist()}).encode()
+        slow = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        slow.sendall(b"POST /infer HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body[:100])
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while client.get("/status").json()["inflight"] < 1:  # the server is reading the slow body
+                assert time.monotonic() < deadline, "the slow request never arrived"
+            refused = client.post("/infer", json={"x": windows[1].tolist()})
+            assert refused.status_code == 503 and refused.headers["retry-after"]
+            assert "limit 1" in refused.json()["error"]
+            slow.sendall(body[100:])
+            answer = slow.makefile("rb").readline()
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            slow.close()
+            assert client.post("/infer", json={"x": windows[1].tolist()}).status_code == 200
+    finally:
+        server.stop()

@@ -34,3 +34,18 @@ def test_config_version_tracks_settings_not_keys():
     a, b = ServeSettings(), ServeSettings(max_batch=8)
     assert a.config_version != b.config_version
     assert ServeSettings(api_keys=("z" * 16,)).config_version == a.config_version
+
+
+def test_workers_auto_and_the_engine_thread_default(monkeypatch):
+    from tcnvae.serve.sidecar.settings import usable_cores
+
+    assert ServeSettings(workers="auto").workers == min(32, usable_cores())
+    monkeypatch.setenv("TCNVAE_SERVE_WORKERS", "auto")
+    assert ServeSettings().workers == min(32, usable_cores())
+    assert ServeSettings(workers=1).engine_thread is True  # one process: the loop parses while a batch runs
+    assert ServeSettings(workers=2).engine_thread is False  # a core per worker: no hand-off
+    assert ServeSettings(workers=2, inference_thread=True).engine_thread is True
+    with pytest.raises(ValidationError, match="1 to 32 or 'auto'"):
+        ServeSettings(workers="many")
+    with pytest.raises(ValidationError):
+        ServeSettings(max_inflight=0)

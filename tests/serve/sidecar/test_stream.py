@@ -18,7 +18,8 @@ from tests.analysis.hapt_recording import hapt_signals, write_csv
 from tests.serve.conftest import API_KEYS
 from tests.serve.server import ServerProcess
 from tests.serve.stream_helpers import (
-    CHANNELS6, assert_same_as_offline, by_type, csv_rows, run, send_and_collect)
+    CHANNELS6, assert_same_as_offline, assert_stream_metrics, by_type, csv_rows, run, scrape, send_and_collect,
+    stream_metrics_scenario)
 
 OPEN = {"type": "open", "rate_hz": 50, "channels": CHANNELS6, "units": {"acc": "g"}}
 
@@ -157,6 +158,33 @@ def test_a_stream_outlives_the_http_header_deadline(tight, hapt) -> None:
     msgs = run(send_and_collect(ws_url(tight), csv_rows(csv), pace=pace))
     assert [w["index"] for w in by_type(msgs, "window")] == list(range(119))
     assert_same_as_offline(msgs, results)
+
+
+def test_stream_metrics_on_metrics(server, hapt) -> None:
+    """Open streams, windows answered, per-window latency and closes by code, as /metrics shows
+    them to a scraper, for three concurrent real streams and one refused."""
+    csv, _ = hapt
+    got = run(stream_metrics_scenario(ws_url(server), server.url, "tcnvae", csv_rows(csv)[:600]))
+    assert_stream_metrics(got)
+    assert got["windows"] == 3 * 23
+
+
+def test_a_refused_stream_is_counted_by_its_close_code(tight) -> None:
+    async def scenario() -> None:
+        async with websockets.connect(ws_url(tight)) as a, websockets.connect(ws_url(tight)) as b:
+            for ws in (a, b):
+                await ws.send(orjson.dumps(OPEN).decode())
+                await ws.recv()
+            before = await asyncio.to_thread(scrape, tight.url)
+            code, _ = await refused(ws_url(tight), [OPEN])
+            for ws in (a, b):  # not idle (1.5 s here) while we look
+                await ws.send(orjson.dumps({"type": "samples", "samples": [ROW]}).decode())
+            after = await asyncio.to_thread(scrape, tight.url)
+        key = 'tcnvae_streams_closed_total{code="1013",reason="try again later"}'
+        assert code == 1013 and after[key] - before.get(key, 0.0) == 1
+        assert after["tcnvae_streams_open"] == 2
+
+    run(scenario())
 
 
 def test_tcnvae_stream_replays_a_csv_and_prints_the_live_ethogram(server, hapt, capsys) -> None:

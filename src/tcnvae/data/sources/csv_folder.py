@@ -37,8 +37,6 @@ unusual reading a warning in the DropReport (and the fetch manifest).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import math
@@ -49,11 +47,13 @@ import numpy as np
 from tcnvae.contract import (CHANNELS, MAX_INPUT_RATE_HZ, MIN_INPUT_RATE_HZ, N_CHANNELS, RATE_HZ, SENSOR_GROUPS,
                              STANDARD_GRAVITY)
 from tcnvae.data.archive import Archive
+from tcnvae.data.csv_table import CsvTable, read_table
 from tcnvae.data.errors import DataError
 from tcnvae.data.plausibility import check_signals, raise_errors
 from tcnvae.data.recording import DropReport, Recording, canonical_recordings
 from tcnvae.data.sources.base import Source
 from tcnvae.errors import one_of, units_in_words
+from tcnvae.progress import Ticker
 
 META = "meta.json"
 META_KEYS = {"rate_hz", "units", "subjects", "labels", "test_subjects"}
@@ -62,11 +62,9 @@ UNIT_SCALE = {
     "gyro": {"rad/s": 1.0, "deg/s": math.pi / 180.0},
     "mag": {"uT": 1.0, "gauss": 100.0},
 }
-EXTRA_COLUMNS = {"t", "label", "subject"}
-RATE_TOLERANCE = 0.05
-MAX_CELL_CHARS = csv.field_size_limit()  # Python's csv limit (131,072); a number needs a few dozen
-MANY_INFERRED_SUBJECTS = 4  # files named subjects by their stem before that gets a warning
 log = logging.getLogger(__name__)
+RATE_TOLERANCE = 0.05
+MANY_INFERRED_SUBJECTS = 4  # files named subjects by their stem before that gets a warning
 
 
 def read_meta(arc: Archive, root: str) -> dict:
@@ -95,53 +93,17 @@ def read_meta(arc: Archive, root: str) -> dict:
     return meta
 
 
-def _read_csv(text: str, label: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    reader = csv.reader(io.StringIO(text))
-    try:
-        rows = list(reader)
-    except csv.Error as exc:  # a cell over MAX_CELL_CHARS, a NUL byte, ...
-        raise DataError(f"unreadable CSV ({exc}); cells are limited to {MAX_CELL_CHARS} characters",
-                        label, reader.line_num) from None
-    if not rows:
-        raise DataError("empty file (a header row is required)", label, 1)
-    header = [h.strip() for h in rows[0]]
-    for name in header:
-        if name not in CHANNELS and name not in EXTRA_COLUMNS:
-            raise DataError(f"unknown column {name!r}; allowed columns: {one_of(CHANNELS + tuple(sorted(EXTRA_COLUMNS)))}",
-                            label, 1, name)
-    if not any(h in CHANNELS for h in header):
-        raise DataError("no channel column (need at least one of ax..mz)", label, 1)
-    body = [(i, r) for i, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
-    for i, row in body:
-        if len(row) != len(header):
-            raise DataError(f"expected {len(header)} columns, found {len(row)}", label, i)
-    if not body:
-        raise DataError("no data rows", label, 2)
-    return header, body
-
-
-def _column(body: list[tuple[int, list[str]]], j: int, label: str, name: str, blank_ok: bool) -> np.ndarray:
-    out = np.empty(len(body))
-    for k, (lineno, row) in enumerate(body):
-        cell = row[j].strip()
-        try:
-            out[k] = float(cell) if cell or not blank_ok else np.nan
-        except ValueError:
-            raise DataError(f"non-numeric cell {cell!r}", label, lineno, name) from None
-    return out
-
-
-def _rate(meta: dict, header: list[str], body: list, label: str) -> float:
+def _rate(meta: dict, table: CsvTable, label: str) -> float:
     rate = meta.get("rate_hz")
-    if "t" in header:
-        t = _column(body, header.index("t"), label, "t", blank_ok=False)
+    if "t" in table.header:
+        t = table.floats("t", blank_ok=False)
         dt = np.diff(t)
         if len(dt) == 0 or not np.isfinite(t).all():
             raise DataError("column t must be finite seconds over at least two rows", label, 2, "t")
         stuck = np.flatnonzero(~(dt > 0))
         if len(stuck):
             raise DataError(f"column t must increase on every row (t={t[stuck[0] + 1]!r} follows "
-                            f"t={t[stuck[0]]!r})", label, body[stuck[0] + 1][0], "t")
+                            f"t={t[stuck[0]]!r})", label, table.line(int(stuck[0]) + 1), "t")
         t_rate = 1.0 / float(np.median(dt))
         if not MIN_INPUT_RATE_HZ <= t_rate <= MAX_INPUT_RATE_HZ:
             raise DataError(f"t implies {t_rate:.3g} Hz (median step {float(np.median(dt)):.3g} s); supported rates "
@@ -161,10 +123,10 @@ def _rate(meta: dict, header: list[str], body: list, label: str) -> float:
     return float(rate)
 
 
-def _subject(meta: dict, header: list[str], body: list, label: str, fname: str) -> str:
-    if "subject" in header:
-        j = header.index("subject")
-        values = {row[j].strip() for _, row in body}
+def _subject(meta: dict, table: CsvTable, label: str, fname: str) -> str:
+    if "subject" in table.header:
+        names, codes = table.categories("subject")
+        values = {names[c] for c in np.unique(codes)}
         if len(values) != 1:
             raise DataError(f"one subject per file, found {sorted(values)}", label, field="subject")
         return values.pop()
@@ -205,20 +167,23 @@ class CsvFolder(Source):
         with Archive(path) as arc:
             root, files, meta = self._files(arc)
             for member in files:
-                header, body = _read_csv(arc.read_text(member), arc.label(member))
-                _rate(meta, header, body, arc.label(member))
+                _rate(meta, read_table(arc.read_bytes(member), arc.label(member)), arc.label(member))
 
     def parse_with_report(self, path: Path) -> tuple[list[Recording], DropReport]:
         report = DropReport()
         with Archive(path) as arc:
             root, files, meta = self._files(arc)
-            tables = [(m, *_read_csv(arc.read_text(m), arc.label(m))) for m in files]
+            ticker = Ticker(log, f"reading {arc.label(root + META)} folder", len(files), "files")
+            tables = []
+            for i, m in enumerate(files):
+                ticker.tick(i)
+                tables.append((m, read_table(arc.read_bytes(m), arc.label(m))))
             names = self._label_names(meta, tables, arc)
             out: list[Recording] = []
-            for member, header, body in tables:
-                out += self._recording(arc, member, header, body, meta, names, report)
-            inferred = [m[len(root):] for m, header, _ in tables
-                        if "subject" not in header and m[len(root):] not in meta.get("subjects", {})]
+            for member, table in tables:
+                out += self._recording(arc, member, table, meta, names, report)
+            inferred = [m[len(root):] for m, table in tables
+                        if "subject" not in table.header and m[len(root):] not in meta.get("subjects", {})]
             if len(inferred) >= MANY_INFERRED_SUBJECTS:
                 report.warnings.append(
                     f"{META} [subjects]: {len(inferred)} files have no `subject` column and no meta.json "
@@ -238,59 +203,61 @@ class CsvFolder(Source):
 
     def _label_names(self, meta: dict, tables: list, arc: Archive) -> tuple[str, ...]:
         found = set()
-        for member, header, body in tables:
-            if "label" in header:
-                j = header.index("label")
-                for lineno, row in body:
-                    value = row[j].strip()
-                    if value and "labels" in meta and value not in meta["labels"]:
-                        raise DataError(f"label {value!r} not in meta.json labels", arc.label(member),
-                                        lineno, "label")
-                    found.add(value)
+        for member, table in tables:
+            if "label" in table.header:
+                values, codes = table.categories("label")
+                if "labels" in meta:
+                    unknown = [i for i, v in enumerate(values) if v and v not in meta["labels"]]
+                    if unknown:
+                        k = int(np.flatnonzero(np.isin(codes, unknown))[0])  # the first such row
+                        raise DataError(f"label {values[codes[k]]!r} not in meta.json labels", arc.label(member),
+                                        table.line(k), "label")
+                found.update(values[c] for c in np.unique(codes))
         found.discard("")
         return tuple(meta["labels"]) if "labels" in meta else tuple(sorted(found))
 
-    def _recording(self, arc: Archive, member: str, header: list[str], body: list, meta: dict,
+    def _recording(self, arc: Archive, member: str, table: CsvTable, meta: dict,
                    names: tuple[str, ...], report: DropReport) -> list[Recording]:
         label = arc.label(member)
         scale = {g: UNIT_SCALE[g][meta.get("units", {}).get(g, next(iter(UNIT_SCALE[g])))]
                  for g in UNIT_SCALE}
-        x = np.zeros((len(body), N_CHANNELS))
+        n = len(table)
+        x = np.zeros((n, N_CHANNELS))
         present = np.zeros(N_CHANNELS, dtype=bool)
         for group, chans in SENSOR_GROUPS.items():
             for ch in chans:
-                if ch in header:
+                if ch in table.header:
                     c = CHANNELS.index(ch)
-                    x[:, c] = _column(body, header.index(ch), label, ch, blank_ok=True) * scale[group]
+                    x[:, c] = table.floats(ch, blank_ok=True) * scale[group]
                     present[c] = True
-        labels = np.full(len(body), -1, dtype=np.int64)
-        if "label" in header:
-            index = {n: i for i, n in enumerate(names)}
-            j = header.index("label")
-            labels = np.array([index.get(row[j].strip(), -1) for _, row in body], dtype=np.int64)
+        labels = np.full(n, -1, dtype=np.int64)
+        if "label" in table.header:
+            index = {name: i for i, name in enumerate(names)}
+            values, codes = table.categories("label")
+            labels = np.array([index.get(v, -1) for v in values], dtype=np.int64)[codes]
         fname = member[len(arc.locate(META)):]
-        rate = _rate(meta, header, body, label)  # structural problems are reported before plausibility
-        resampled = math.ceil(len(body) * RATE_HZ / rate)
+        rate = _rate(meta, table, label)  # structural problems are reported before plausibility
+        resampled = math.ceil(n * RATE_HZ / rate)
         if self.max_samples is not None and resampled > self.max_samples:
-            raise DataError(f"{len(body)} rows at {rate:.3g} Hz would become {resampled} samples at "
+            raise DataError(f"{n} rows at {rate:.3g} Hz would become {resampled} samples at "
                             f"{RATE_HZ:g} Hz; the limit is {self.max_samples}", label)
         warnings = [w.replace(label, fname, 1) for w in
                     raise_errors(check_signals(x, present, meta.get("units", {})), label, self.unit_hint)]
         report.warnings += warnings
         pieces = canonical_recordings(
             x, present, labels, label_names=names,
-            subject=self.subject_id(_subject(meta, header, body, label, fname)), domain=self.name,
+            subject=self.subject_id(_subject(meta, table, label, fname)), domain=self.name,
             rate_hz=rate, name=Path(fname).stem, report=report)
         for rec in pieces:
             rec.warnings = tuple(warnings)
         return pieces
 
 
-def read_native(text: str, label: str, meta: dict) -> tuple[list[str], np.ndarray, float]:
+def read_native(text: str | bytes, label: str, meta: dict) -> tuple[list[str], np.ndarray, float]:
     """One CSV in the documented format, as the file has it: (its channel columns in order,
     their values [T, C] in the file's own units, NaN for a blank cell, its rate in Hz).
     What a client replays to a live stream; DataError names the line and column."""
-    header, body = _read_csv(text, label)
-    channels = [h for h in header if h in CHANNELS]
-    x = np.stack([_column(body, header.index(c), label, c, blank_ok=True) for c in channels], axis=1)
-    return channels, x, _rate(meta, header, body, label)
+    table = read_table(text.encode("utf-8") if isinstance(text, str) else text, label)
+    channels = [h for h in table.header if h in CHANNELS]
+    x = np.stack([table.floats(c, blank_ok=True) for c in channels], axis=1)
+    return channels, x, _rate(meta, table, label)

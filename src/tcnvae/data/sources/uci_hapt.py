@@ -25,6 +25,7 @@ from tcnvae.data.recording import (DropReport, Recording, canonical_recordings, 
                                    present_mask)
 from tcnvae.data.sources.base import Source
 from tcnvae.data.tables import read_numeric
+from tcnvae.progress import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ class UciHapt(Source):
         out: list[Recording] = []
         with Archive(path) as arc:
             root, labels, exps = self._structure(arc)
-            for e, u in exps:
+            ticker = Ticker(log, f"parsing {self.name}", len(exps), "experiments")
+            for i, (e, u) in enumerate(exps):
+                ticker.tick(i)
                 x = self._read_exp(arc, root, e, u)
                 lab = np.full(len(x), -1, dtype=np.int64)
                 for _, _, act, start, end in labels[(labels[:, 0] == e) & (labels[:, 1] == u)]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tcnvae.serve.gateway.breaker import STATE_VALUES
+from tcnvae.serve.stream.metrics import StreamMetrics
 
 
 class GatewayMetrics:
@@ -25,6 +26,7 @@ class GatewayMetrics:
         self.breaker_state = Gauge("tcnvae_gateway_breaker_state",
                                    "sidecar circuit breaker: 0 closed, 1 half-open, 2 open",
                                    registry=self.registry)
+        self.stream = StreamMetrics(self.registry, "tcnvae_gateway")  # /api/v1/analysis/stream
         self.sessions = Counter("tcnvae_gateway_sessions_total", "sessions by final status",
                                 ["status"], registry=self.registry)
 

@@ -96,5 +96,9 @@ def uvicorn_config(app: Any, host: str, port: int, header_timeout_s: float, **kw
     else:
         from uvicorn.protocols.http.h11_impl import H11Protocol as base
     kwargs.setdefault("timeout_keep_alive", KEEP_ALIVE_S)
+    # No permessage-deflate on WebSockets (live streams): inflating every small samples frame and
+    # deflating every result cost ~7 % of a busy stream server's CPU (BENCHMARKS.md, live streams);
+    # the compact form of a stream is its binary float32 frames, not compressed JSON.
+    kwargs.setdefault("ws_per_message_deflate", False)
     return uvicorn.Config(app, host=host, port=port, loop="uvloop" if fast else "asyncio",
                           http=protocol_with_header_deadline(base, header_timeout_s), **kwargs)

@@ -37,7 +37,7 @@ def load_engine(settings: ServeSettings) -> tuple[Engine, float]:
     if settings.check_limits and settings.limits is not None:
         limits = np.asarray(settings.limits, dtype=np.float32)
     engine = Engine.from_release(release, backend=settings.backend, threads=settings.threads, limits=limits,
-                                 precision=settings.precision)
+                                 precision=settings.precision, device=settings.device)
     if not settings.check_limits:
         engine.limits = None
     latency = engine.warmup()
@@ -53,7 +53,7 @@ def _lifespan(state: ServeState):
         engine, state.warmup_ms = await asyncio.to_thread(load_engine, s)
         batcher = MicroBatcher(engine.run, max_batch=s.max_batch, max_wait_s=s.batch_wait_ms / 1e3,
                                max_queue=s.max_queue, on_batch=state.metrics.batch_size.observe,
-                               inline=not s.inference_thread)
+                               inline=not s.engine_thread, max_inflight=s.max_inflight)
         batcher.start()
         if s.gc_freeze:  # move start-up objects (torch, onnx, the model) out of every later GC scan
             gc.collect()

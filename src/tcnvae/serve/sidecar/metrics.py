@@ -14,6 +14,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from tcnvae.serve.http.metrics import BATCH_BUCKETS, LATENCY_BUCKETS
+from tcnvae.serve.stream.metrics import StreamMetrics
 
 
 class Metrics:
@@ -33,6 +34,7 @@ class Metrics:
         self.model_info = Gauge("tcnvae_model_info", "the loaded model and the graph it runs",
                                 ["model", "version", "sha256", "backend", "precision", "graph"], registry=r,
                                 multiprocess_mode="max")
+        self.stream = StreamMetrics(r, "tcnvae")  # /v2/stream: open, windows, latency, closes
         self.derived: list[Collector] = []  # families computed from these at scrape time (compat aliases)
 
     def add_derived(self, collector: Collector) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 
@@ -26,6 +27,7 @@ class ServeState:
     started: float = field(default_factory=time.monotonic)
     warmup_ms: float = 0.0
     draining: bool = False
+    stream_model: Any = None  # the WindowCoalescer all /v2/stream streams share (made at the first stream)
 
     def __post_init__(self) -> None:
         self.auth = ApiKeyCheck(self.settings.api_keys)

@@ -1,6 +1,7 @@
 """`/v2/stream`: a live IMU stream answered by the sidecar's own engine, through its micro-batcher.
 
-Windows of every open stream share micro-batches with each other and with HTTP requests.
+Windows of every open stream are coalesced into one engine call at a time (`stream.coalesce`),
+and those calls share micro-batches with HTTP requests.
 See `serve.stream` for the protocol, limits and backpressure.
 """
 
@@ -18,6 +19,7 @@ from tcnvae.runtime.errors import InferenceTimeout, Overloaded, ShuttingDown
 from tcnvae.serve.http.errors import ApiError
 from tcnvae.serve.sidecar.state import ServeState
 from tcnvae.serve.stream import protocol as p
+from tcnvae.serve.stream.coalesce import WindowCoalescer
 from tcnvae.serve.stream.session import Answered, StreamContext, refuse, run_stream
 
 router = APIRouter(tags=["streaming"])
@@ -58,8 +60,10 @@ def stream_context(state: ServeState) -> StreamContext:
     engine = state.engine
     info = {"model": engine.info.ref if engine else state.settings.ref,
             "labels": list(engine.labels) if engine else []}
-    return StreamContext(EngineModel(state), state.settings.stream_limits(), state.stream_slots,
-                         AnalysisConfig(), info)
+    if state.stream_model is None:  # one for every stream of this server: their windows share calls
+        state.stream_model = WindowCoalescer(EngineModel(state), state.settings.max_batch)
+    return StreamContext(state.stream_model, state.settings.stream_limits(), state.stream_slots,
+                         AnalysisConfig(), info, metrics=state.metrics.stream)
 
 
 @router.websocket("/v2/stream")
@@ -68,7 +72,7 @@ async def stream(ws: WebSocket) -> None:
     try:
         state.auth(ws)
     except ApiError as exc:
-        await refuse(ws, p.POLICY, exc.message)
+        await refuse(ws, p.POLICY, exc.message, state.metrics.stream)
         return
     await run_stream(ws, stream_context(state))
 

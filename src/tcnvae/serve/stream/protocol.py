@@ -140,6 +140,31 @@ def parse_chunk(message: dict, n_channels: int, max_rows: int) -> Chunk:
         raise StreamError(BAD_SAMPLES, "samples must be a list of rows")
     if len(samples) > max_rows:
         raise StreamError(TOO_BIG, f"a chunk holds at most {max_rows} rows, got {len(samples)}")
+    rows = _fast_rows(message.get("text") or "", samples, n_channels)
+    if rows is None:
+        rows = _checked_rows(samples, n_channels)
+    return Chunk(rows, doc.get("t"))
+
+
+def _fast_rows(text: str, samples: list, n_channels: int) -> np.ndarray | None:
+    """The common case in one numpy call: every value an int or float, every row complete.
+
+    numpy alone would read a bool as 1.0 (JSON `true`/`false`), so any frame holding either
+    word goes the slow way; strings, null and ragged rows give a non-numeric dtype, another
+    shape or a ValueError here, and go the slow way too, which names the first bad value."""
+    if "true" in text or "false" in text:
+        return None
+    try:
+        arr = np.array(samples)
+    except ValueError:
+        return None
+    if arr.dtype.kind not in "if" or arr.shape != (len(samples), n_channels):
+        return None
+    return arr.astype(np.float64)
+
+
+def _checked_rows(samples: list, n_channels: int) -> np.ndarray:
+    """Row by row: StreamError(BAD_SAMPLES) naming the first row or value that is not a number."""
     for i, row in enumerate(samples):
         if not isinstance(row, list) or len(row) != n_channels:
             got = len(row) if isinstance(row, list) else type(row).__name__
@@ -148,9 +173,7 @@ def parse_chunk(message: dict, n_channels: int, max_rows: int) -> Chunk:
         for j, v in enumerate(row):
             if type(v) not in (int, float):  # bool, None and strings are not samples
                 raise StreamError(BAD_SAMPLES, f"samples[{i}][{j}] is not a number: {v!r}")
-    t = doc.get("t")
-    rows = np.array(samples, dtype=np.float64).reshape(-1, n_channels)
-    return Chunk(rows, t)
+    return np.array(samples, dtype=np.float64).reshape(-1, n_channels)
 
 
 def _bounded(rows: np.ndarray, max_rows: int) -> np.ndarray:
