@@ -45,17 +45,22 @@ CHANNELS = ["ax", "ay", "az", "gx", "gy", "gz"]
 
 def signals(seconds: float) -> np.ndarray:
     """HAPT exp01 (acc in g, gyro rad/s) resampled to 100 Hz: what a 100 Hz device would send."""
-    raw = hapt_signals(seconds=seconds / 2 + 2, offset_s=200.0)
-    return resample_signals(raw, 50.0, RATE)[: int(seconds * RATE)]
+    raw = hapt_signals(seconds=seconds + 1, offset_s=200.0)  # seconds at 50 Hz, 1 s spare for the filter
+    rows = resample_signals(raw, 50.0, RATE)[: int(seconds * RATE)]
+    assert len(rows) == int(seconds * RATE), "the HAPT recording is shorter than --seconds"
+    return rows
 
 
-def encoded(rows: np.ndarray) -> list[str]:
-    """Every chunk's JSON text, made once before the run: a device's encoding is not the server's cost."""
+def encoded(rows: np.ndarray, binary: bool = False) -> list[str | bytes]:
+    """Every chunk's frame (JSON text, or little-endian float32 rows), made once before the run:
+    a device's encoding is not the server's cost."""
+    if binary:
+        return [np.ascontiguousarray(rows[i:i + CHUNK], dtype="<f4").tobytes() for i in range(0, len(rows), CHUNK)]
     return [orjson.dumps({"type": "samples", "samples": rows[i:i + CHUNK].tolist()}).decode()
             for i in range(0, len(rows), CHUNK)]
 
 
-async def one_stream(url: str, frames: list[str], lat: list[float], lags: list[float], counts: dict) -> None:
+async def one_stream(url: str, frames: list[str | bytes], lat: list[float], lags: list[float], counts: dict) -> None:
     await asyncio.sleep(random.uniform(0, CHUNK / RATE))  # devices do not tick in lockstep
     sent: dict[int, float] = {}  # chunk index -> when it left
     async with websockets.connect(url, max_size=2**24, compression=None) as ws:
@@ -105,7 +110,7 @@ async def one_http_client(url: str, rows: np.ndarray, lat: list[float], counts: 
             counts["errors"] += 1
 
 
-async def level(base: str, n: int, seconds: float, mode: str, server_pid: int) -> dict:
+async def level(base: str, n: int, seconds: float, mode: str, server_pid: int, binary: bool = False) -> dict:
     rows = signals(seconds)
     lat: list[float] = []
     lags: list[float] = []
@@ -113,7 +118,7 @@ async def level(base: str, n: int, seconds: float, mode: str, server_pid: int) -
     cpu0, t0 = tree_cpu_s(server_pid), time.perf_counter()
     if mode == "stream":
         url = base.replace("http://", "ws://") + "/v2/stream"
-        frames = encoded(rows)
+        frames = encoded(rows, binary)
         await asyncio.gather(*(one_stream(url, frames, lat, lags, counts) for _ in range(n)))
     else:
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
@@ -137,6 +142,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0, help="seconds of samples per stream")
     ap.add_argument("--precision", default="fp32", choices=("fp32", "int8"), help="the sidecar's graph")
     ap.add_argument("--no-reference", action="store_true", help="skip the http /infer reference rows")
+    ap.add_argument("--binary", action="store_true", help="streams send float32 frames instead of JSON")
     ap.add_argument("--pin", default="", metavar="SERVER_CPUS:CLIENT_CPUS",
                     help='e.g. "0:1": the server on CPU 0 (taskset), the clients on CPU 1')
     ap.add_argument("--note", default="", help="what else was running (goes under the table)")
@@ -161,8 +167,9 @@ def main() -> None:
     try:
         for n in (int(v) for v in args.streams.split(",")):
             for mode in modes:
-                r = asyncio.run(level(base, n, args.seconds, mode, server.pid))
-                r["mode"] = f"{mode} ({args.precision})"
+                r = asyncio.run(level(base, n, args.seconds, mode, server.pid, args.binary))
+                frames = ", float32 frames" if args.binary and mode == "stream" else ""
+                r["mode"] = f"{mode} ({args.precision}{frames})"
                 rows.append(r)
                 print(f"{r['mode']:>18} {n:4d} streams: {r['windows']} windows, {r['per_s']:.1f}/s, "
                       f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, server lag p99 {r['lag99']:.1f} ms, "
@@ -183,7 +190,9 @@ def main() -> None:
                    f"{r['cpu_ms']:.2f} | {r['load']:.1f} | {r['errors']} |\n" for r in rows)
     pin = f"server pinned to CPU {args.pin.split(':')[0]}, clients to CPU {args.pin.split(':')[1]}" if args.pin \
         else "server and clients unpinned"
-    text = (head + body + f"\n{args.seconds:g} s of samples per stream, 10 samples per message, stride 50, "
+    per_stream = (int(args.seconds * RATE) - WINDOW) // STRIDE + 1
+    text = (head + body + f"\n{args.seconds:g} s of samples per stream ({per_stream} windows; offered "
+            f"{RATE / STRIDE:g} windows/s per stream), 10 samples per message, stride 50, "
             f"{pin}; latency = the window's last sample sent -> its result received (stream) or the request "
             "sent -> its answer (http /infer, the client cutting windows itself); server lag = the frame "
             "received -> the result sent, as the server reports it. " + args.note)

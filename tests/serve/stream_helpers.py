@@ -105,7 +105,8 @@ async def stream_metrics_scenario(url: str, base_url: str, prefix: str, rows: np
     {"before", "during", "after", "windows"} for the caller's assertions."""
     before = await asyncio.to_thread(scrape, base_url)
     during: dict = {}
-    opened = asyncio.Event()
+    opened, scraped = asyncio.Event(), asyncio.Event()
+    scraping: list[bool] = []
     n_open = 0
 
     async def pace(k: int, msgs: list) -> None:
@@ -119,8 +120,11 @@ async def stream_metrics_scenario(url: str, base_url: str, prefix: str, rows: np
             if n_open == 3:
                 opened.set()
             await opened.wait()  # all three are open before any sends a sample
-            if not during:
+            if not scraping:  # the first one here scrapes; the others wait for it, so none has ended
+                scraping.append(True)
                 during.update(await asyncio.to_thread(scrape, base_url))
+                scraped.set()
+            await scraped.wait()
 
     results = await asyncio.gather(*(send_and_collect(url, rows, pace=pace) for _ in range(3)))
     async with websockets.connect(url) as ws:  # 4422: a value that is not a number

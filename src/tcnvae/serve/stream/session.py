@@ -3,7 +3,8 @@
 Two tasks per connection. The reader receives frames, checks them and pushes the samples
 through `analysis.live.LiveAnalysis`; each complete window goes into a bounded queue
 (`max_pending_windows`). The worker takes whatever is queued (up to the batch size), asks
-the model once, and sends the window results and any ethogram segments that closed.
+the model once (the server's `coalesce.WindowCoalescer`, shared by all its streams), and
+sends the window results and any ethogram segments that closed.
 
 Backpressure: when the model falls behind, the queue fills and the reader stops reading
 the socket until the worker catches up; the WebSocket and TCP buffers then fill and the
