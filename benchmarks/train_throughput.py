@@ -73,11 +73,11 @@ def time_steps(tr, steps: int, warmup: int = 3) -> float:
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
         try:
-            x, y, d = next(batches)
+            x, y, d, t = next(batches)
         except StopIteration:
             batches = tr._device_batches(i)
-            x, y, d = next(batches)
-        tr._step(x, y, d, _weights(tr, i))
+            x, y, d, t = next(batches)
+        tr._step(x, y, d, t, _weights(tr, i))
         tr._update_ema(i)
         if i >= warmup:
             n += len(y)
@@ -90,9 +90,9 @@ def flop_per_window(preset: str, batch: int) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     tr = _trainer(preset, batch, "fp32")
-    x, y, d = next(tr._device_batches(0))
+    x, y, d, t = next(tr._device_batches(0))
     with FlopCounterMode(display=False) as counter:
-        tr._step(x, y, d, _weights(tr, 0))
+        tr._step(x, y, d, t, _weights(tr, 0))
     return counter.get_total_flops() / len(y)
 
 
