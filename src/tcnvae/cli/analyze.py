@@ -37,25 +37,24 @@ def run(args: argparse.Namespace) -> int:
     from tcnvae.analysis.offline import analyze_file, open_engine, read_recording
     from tcnvae.analysis.pipeline import AnalysisConfig
     from tcnvae.analysis.recording_io import RecordingMeta, parse_units
+    from tcnvae.extras import require
 
     config = AnalysisConfig(stride=args.stride, smooth_windows=args.smooth_windows,
                             min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence,
                             temporal=args.temporal, mean_dwell_s=args.mean_dwell_s)
-    units = parse_units(args.units)
-    # the model and backend first: a missing extra or model fails before the recording is read
+    if args.backend == "torch":  # a missing extra fails first and alone, before the recording is read
+        require("torch", "the torch backend")
+    recording = read_recording(args.recording, RecordingMeta(args.rate_hz, parse_units(args.units)))
+    for warning in recording.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    out = args.out or Path(f"analysis-{args.recording.stem}")
     engine = open_engine(args.model, args.models, args.backend, args.device)
-    bar = None
+    bar = tqdm(unit="win", desc="analyze", total=None, delay=0.5)
     try:
-        recording = read_recording(args.recording, RecordingMeta(args.rate_hz, units))
-        for warning in recording.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        out = args.out or Path(f"analysis-{args.recording.stem}")
-        bar = tqdm(unit="win", desc="analyze", total=None, delay=0.5)
         results, paths = analyze_file(recording, engine, out, config,
                                       on_start=lambda n: setattr(bar, "total", n), progress=bar.update)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         engine.close()
     print(f"{results['n_windows']} windows, {results['recording']['duration_s']:.1f} s, model {results['model']}")
     rows = [(label, f"{seconds:.1f} s") for label, seconds in (results["time_per_activity"] or {}).items()]
