@@ -3,8 +3,11 @@
     .venv/bin/python benchmarks/stream_load.py --models models --ref tcn_encoder@champion
 
 Each stream sends 10 samples (6 channels, a UCI-HAPT slice at 100 Hz) every 0.1 s, at real
-time, starting at a random phase; the server answers every window (stride 50: 2 per second
-per stream). End-to-end latency of a window is measured in the client: from sending the
+time, starting at a random phase within one stride (0.5 s: devices that connected at different
+moments finish their windows at different moments); `--aligned` starts them all within one chunk
+(0.1 s) instead, as after a gateway restart when every device reconnects at once, so that the
+200 windows of a stride arrive as one burst. The server answers every window (stride 50: 2 per
+second per stream). End-to-end latency of a window is measured in the client: from sending the
 chunk that holds the window's last sample to receiving its result. The server's share of it
 (`lag_ms` in each result: the frame received -> the result sent) is reported beside it, with
 the server's CPU time per window and the machine's load average, since the clients (one
@@ -60,8 +63,14 @@ def encoded(rows: np.ndarray, binary: bool = False) -> list[str | bytes]:
             for i in range(0, len(rows), CHUNK)]
 
 
-async def one_stream(url: str, frames: list[str | bytes], lat: list[float], lags: list[float], counts: dict) -> None:
-    await asyncio.sleep(random.uniform(0, CHUNK / RATE))  # devices do not tick in lockstep
+def phase_s(aligned: bool) -> float:
+    """When a stream starts: devices do not tick in lockstep unless they all reconnected at once."""
+    return random.uniform(0, (CHUNK if aligned else STRIDE) / RATE)
+
+
+async def one_stream(url: str, frames: list[str | bytes], lat: list[float], lags: list[float], counts: dict,
+                     aligned: bool) -> None:
+    await asyncio.sleep(phase_s(aligned))
     sent: dict[int, float] = {}  # chunk index -> when it left
     async with websockets.connect(url, max_size=2**24, compression=None) as ws:
         await ws.send(orjson.dumps({"type": "open", "rate_hz": RATE, "channels": CHANNELS,
@@ -90,9 +99,9 @@ async def one_stream(url: str, frames: list[str | bytes], lat: list[float], lags
 
 
 async def one_http_client(url: str, rows: np.ndarray, lat: list[float], counts: dict,
-                          client: httpx.AsyncClient) -> None:
+                          client: httpx.AsyncClient, aligned: bool) -> None:
     """The reference: the client keeps the samples, cuts each window, POSTs it to /infer."""
-    await asyncio.sleep(random.uniform(0, CHUNK / RATE))
+    await asyncio.sleep(phase_s(aligned))
     start_t = time.perf_counter()
     for start in range(0, len(rows) - WINDOW + 1, STRIDE):
         due = start_t + (start + WINDOW) / RATE  # the window's last sample has arrived
@@ -110,7 +119,8 @@ async def one_http_client(url: str, rows: np.ndarray, lat: list[float], counts: 
             counts["errors"] += 1
 
 
-async def level(base: str, n: int, seconds: float, mode: str, server_pid: int, binary: bool = False) -> dict:
+async def level(base: str, n: int, seconds: float, mode: str, server_pid: int, binary: bool = False,
+                aligned: bool = False) -> dict:
     rows = signals(seconds)
     lat: list[float] = []
     lags: list[float] = []
@@ -119,11 +129,11 @@ async def level(base: str, n: int, seconds: float, mode: str, server_pid: int, b
     if mode == "stream":
         url = base.replace("http://", "ws://") + "/v2/stream"
         frames = encoded(rows, binary)
-        await asyncio.gather(*(one_stream(url, frames, lat, lags, counts) for _ in range(n)))
+        await asyncio.gather(*(one_stream(url, frames, lat, lags, counts, aligned) for _ in range(n)))
     else:
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
         async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
-            await asyncio.gather(*(one_http_client(base, rows, lat, counts, client) for _ in range(n)))
+            await asyncio.gather(*(one_http_client(base, rows, lat, counts, client, aligned) for _ in range(n)))
     wall, cpu = time.perf_counter() - t0, tree_cpu_s(server_pid) - cpu0
     ms = np.array(lat) * 1e3 if lat else np.array([np.nan])
     lag = np.array(lags) if lags else np.array([np.nan])
@@ -143,6 +153,8 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32", choices=("fp32", "int8"), help="the sidecar's graph")
     ap.add_argument("--no-reference", action="store_true", help="skip the http /infer reference rows")
     ap.add_argument("--binary", action="store_true", help="streams send float32 frames instead of JSON")
+    ap.add_argument("--aligned", action="store_true",
+                    help="start every stream within one chunk (a reconnect storm) instead of within one stride")
     ap.add_argument("--pin", default="", metavar="SERVER_CPUS:CLIENT_CPUS",
                     help='e.g. "0:1": the server on CPU 0 (taskset), the clients on CPU 1')
     ap.add_argument("--note", default="", help="what else was running (goes under the table)")
@@ -167,7 +179,7 @@ def main() -> None:
     try:
         for n in (int(v) for v in args.streams.split(",")):
             for mode in modes:
-                r = asyncio.run(level(base, n, args.seconds, mode, server.pid, args.binary))
+                r = asyncio.run(level(base, n, args.seconds, mode, server.pid, args.binary, args.aligned))
                 frames = ", float32 frames" if args.binary and mode == "stream" else ""
                 r["mode"] = f"{mode} ({args.precision}{frames})"
                 rows.append(r)
@@ -193,7 +205,7 @@ def main() -> None:
     per_stream = (int(args.seconds * RATE) - WINDOW) // STRIDE + 1
     text = (head + body + f"\n{args.seconds:g} s of samples per stream ({per_stream} windows; offered "
             f"{RATE / STRIDE:g} windows/s per stream), 10 samples per message, stride 50, "
-            f"{pin}; latency = the window's last sample sent -> its result received (stream) or the request "
+            f"{pin}, streams started {'within one chunk (aligned: a reconnect storm)' if args.aligned else 'at random phases within one stride'}; latency = the window's last sample sent -> its result received (stream) or the request "
             "sent -> its answer (http /infer, the client cutting windows itself); server lag = the frame "
             "received -> the result sent, as the server reports it. " + args.note)
     publish(f"Live streams: {args.ref} on /v2/stream (benchmarks/stream_load.py)", text, append=not args.no_append)
