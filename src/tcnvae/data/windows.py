@@ -58,7 +58,7 @@ def natural_key(s: str) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
 
-def _run_starts(labels: np.ndarray, size: int, stride: int, grid: str, unlabelled: bool = False) -> np.ndarray:
+def label_run_starts(labels: np.ndarray, size: int, stride: int, grid: str, unlabelled: bool = False) -> np.ndarray:
     """Window starts inside each run of one label (>= 0; also -1 with `unlabelled`), vectorised over runs.
 
     grid="segment": the first window starts at the run start; grid="recording": starts lie on
@@ -129,7 +129,7 @@ def make_windows(
         if len(rec) < size:
             continue
         if purity >= 1.0:
-            starts = _run_starts(rec.labels, size, stride, grid, unlabelled)
+            starts = label_run_starts(rec.labels, size, stride, grid, unlabelled)
             lab = rec.labels[starts]
         else:
             starts, lab = _majority_starts(rec.labels, size, stride, purity, unlabelled)
