@@ -44,7 +44,8 @@ class Ticker:
                  every: float = PROGRESS_EVERY_S) -> None:
         self.log, self.what, self.total, self.unit, self.every = log, what, max(int(total), 0), unit, every
         self.t0 = self.last = time.perf_counter()
-        self.log.info("%s: %d %s", what, self.total, unit)
+        # One item (e.g. the one-file folder `analyze` reads) is no progress worth a line on stderr.
+        self.log.log(logging.INFO if self.total > 1 else logging.DEBUG, "%s: %d %s", what, self.total, unit)
 
     def tick(self, done: int) -> None:
         """Report progress when `every` seconds passed since the last line."""

@@ -85,3 +85,11 @@ def test_ticker_logs_share_rate_and_eta(caplog: pytest.LogCaptureFixture) -> Non
     assert caplog.messages[0] == "parsing x: 10 files"
     assert caplog.messages[1].startswith("parsing x: 5/10 files (50%)") and "ETA" in caplog.messages[1]
     assert eta_text(3725) == "1h02m" and eta_text(185) == "3m05s" and eta_text(float("nan")) == "-"
+
+
+def test_ticker_keeps_a_single_item_off_info(caplog: pytest.LogCaptureFixture) -> None:
+    """`analyze` reads one recording as a one-file folder: no "reading ... folder: 1 files" on stderr."""
+    log = logging.getLogger("tcnvae.test")
+    with caplog.at_level(logging.INFO, logger="tcnvae.test"):
+        Ticker(log, "reading x folder", 1, "files")
+    assert caplog.messages == []
