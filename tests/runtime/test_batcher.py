@@ -47,20 +47,26 @@ def test_results_stay_with_their_request(max_batch, inline):
         assert stats.batches < 20 and max(stats.batch_sizes) <= max_batch
 
 
-def test_queue_full_timeout_and_shutdown():
+async def _blocked(**limits) -> tuple[MicroBatcher, threading.Event, np.ndarray, asyncio.Future]:
+    """A started batcher whose worker is blocked inside its first request until the gate opens."""
     gate = threading.Event()
 
     def slow(x):
         gate.wait(5)
         return fake_run(x)
 
+    b = MicroBatcher(slow, max_batch=1, **limits)
+    b.start()
+    w = _windows(1)[0]
+    first = asyncio.ensure_future(b.submit(w, 5.0))
+    while b.running == 0:
+        await asyncio.sleep(0.001)
+    return b, gate, w, first
+
+
+def test_queue_full_timeout_and_shutdown():
     async def main():
-        b = MicroBatcher(slow, max_batch=1, max_queue=2)
-        b.start()
-        w = _windows(1)[0]
-        first = asyncio.ensure_future(b.submit(w, 5.0))
-        while b.running == 0:  # the worker thread is now blocked on the gate
-            await asyncio.sleep(0.001)
+        b, gate, w, first = await _blocked(max_queue=2)
         with pytest.raises(InferenceTimeout):
             await b.submit(w, 0.01)  # abandoned, but it still holds a queue slot until skipped
         queued = asyncio.ensure_future(b.submit(w, 5.0))
@@ -81,19 +87,8 @@ def test_queue_full_timeout_and_shutdown():
 
 
 def test_max_inflight_refuses_on_arrival_and_frees_the_slot_after():
-    gate = threading.Event()
-
-    def slow(x):
-        gate.wait(5)
-        return fake_run(x)
-
     async def main():
-        b = MicroBatcher(slow, max_batch=1, max_inflight=2)
-        b.start()
-        w = _windows(1)[0]
-        first = asyncio.ensure_future(b.submit(w, 5.0))
-        while b.running == 0:
-            await asyncio.sleep(0.001)
+        b, gate, _, first = await _blocked(max_inflight=2)
         with b.arriving():  # a second request being read: two held
             assert b.inflight == 2
             with pytest.raises(Overloaded, match="limit 2"):
