@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -81,3 +83,35 @@ class ServerProcess(Process):
         port = free_port()
         super().__init__(["serve", "tcn_encoder@champion", "--models", str(models), *args], port,
                          log or models.parent / f"serve-{port}.log", env)
+
+
+def sidecar(models: Path, port: int, log: Path) -> Process:
+    """`tcnvae serve tcn_encoder@champion` on a given port (a restart after a kill reuses it)."""
+    return Process(["serve", "tcn_encoder@champion", "--models", str(models)], port, log)
+
+
+@contextlib.contextmanager
+def gateway_stack(tmp: Path, registry_root: Path, **gateway_env: str):
+    """A copy of the registry, a real sidecar and `tcnvae gateway` in front of it, both ready.
+
+    Yields {"sidecar", "gateway", "models", "tmp", "side_port"}; a test may replace "sidecar"
+    (killed and restarted) and the last one is stopped at the end. The breaker opens after two
+    failures and half-opens after 1 s, so kill/restart tests run quickly.
+    """
+    models = tmp / "models"
+    shutil.copytree(registry_root, models)
+    side_port, gw_port = free_port(), free_port()
+    env = {"USE_REAL_MODEL": "true", "MODEL_BACKEND_URL": f"http://127.0.0.1:{side_port}",
+           "SESSIONS_DIR": str(tmp / "sessions"), "GATEWAY_BREAKER_FAILURES": "2",
+           "GATEWAY_BREAKER_COOLDOWN_S": "1.0", "GATEWAY_BACKEND_TIMEOUT_S": "10",
+           "GATEWAY_HEALTH_PROBE_TIMEOUT_S": "5", **gateway_env}
+    procs = {"sidecar": sidecar(models, side_port, tmp / "sidecar.log"), "models": models, "tmp": tmp,
+             "side_port": side_port}
+    procs["gateway"] = Process(["gateway"], gw_port, tmp / "gateway.log", env=env)
+    try:
+        procs["sidecar"].wait_ready()
+        procs["gateway"].wait_ready()
+        yield procs
+    finally:
+        procs["gateway"].stop()
+        procs["sidecar"].stop()

@@ -9,7 +9,6 @@ random until a real training lands, so nothing here depends on which activities 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -19,39 +18,19 @@ import pytest
 
 from tcnvae.cli import main as tcnvae_main
 from tests.analysis.hapt_recording import hapt_signals, write_csv
-from tests.serve.server import Process, free_port
+from tests.serve.server import gateway_stack, sidecar
 
 API = "/api/v1/analysis"
 CONFORMANCE = Path(__file__).resolve().parents[3] / ".." / "shared" / "conformance"
 DEADLINE_S = 60.0
 
 
-def sidecar(models: Path, port: int, log: Path) -> Process:
-    return Process(["serve", "tcn_encoder@champion", "--models", str(models)], port, log)
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, registry_root: Path):
-    tmp = tmp_path_factory.mktemp("gateway-e2e")
-    models = tmp / "models"
-    shutil.copytree(registry_root, models)
-    side_port, gw_port = free_port(), free_port()
-    env = {"USE_REAL_MODEL": "true", "MODEL_BACKEND_URL": f"http://127.0.0.1:{side_port}",
-           "SESSIONS_DIR": str(tmp / "sessions"), "GATEWAY_BREAKER_FAILURES": "2",
-           "GATEWAY_BREAKER_COOLDOWN_S": "1.0", "GATEWAY_BACKEND_TIMEOUT_S": "10",
-           "GATEWAY_HEALTH_PROBE_TIMEOUT_S": "5"}
-    side = sidecar(models, side_port, tmp / "sidecar.log")
-    gw = Process(["gateway"], gw_port, tmp / "gateway.log", env=env)
-    procs = {"sidecar": side, "gateway": gw, "models": models, "tmp": tmp}
-    try:
-        side.wait_ready()
-        gw.wait_ready()
-        with httpx.Client(base_url=gw.url, timeout=30.0) as client:
+    with gateway_stack(tmp_path_factory.mktemp("gateway-e2e"), registry_root) as procs:
+        with httpx.Client(base_url=procs["gateway"].url, timeout=30.0) as client:
             procs["client"] = client
             yield procs
-    finally:
-        gw.stop()
-        procs["sidecar"].stop()
 
 
 def wait_session(client: httpx.Client, sid: str) -> httpx.Response:
@@ -151,7 +130,7 @@ def test_sidecar_killed_and_restarted(stack, hapt_csv: Path) -> None:
     assert res["source"] == "stub" and res["time_per_activity"] is None
     assert len(res["timeline"]) == res["n_windows"]
 
-    stack["sidecar"] = sidecar(stack["models"], stack["sidecar"].port, stack["tmp"] / "sidecar2.log").wait_ready()
+    stack["sidecar"] = sidecar(stack["models"], stack["side_port"], stack["tmp"] / "sidecar2.log").wait_ready()
     wait_breaker(client, "half_open")
     r = client.post(f"{API}/infer", json=body)
     assert r.json()["source"] == "model" and r.headers["X-Tcnvae-Source"] == "model"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import websockets
 
 from tcnvae.cli import main as tcnvae_main
 from tests.analysis.hapt_recording import RATE_HZ, UNITS, hapt_signals, write_csv
-from tests.serve.server import Process, free_port
+from tests.serve.server import gateway_stack, sidecar
 from tests.serve.stream_helpers import (
     CHANNELS6, assert_same_as_offline, assert_stream_metrics, by_type, csv_rows, run, send_and_collect,
     stream_metrics_scenario)
@@ -31,33 +30,13 @@ API = "/api/v1/analysis"
 DEADLINE_S = 60.0
 
 
-def sidecar(models: Path, port: int, log: Path) -> Process:
-    return Process(["serve", "tcn_encoder@champion", "--models", str(models)], port, log)
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, registry_root: Path):
-    tmp = tmp_path_factory.mktemp("gateway-stream")
-    models = tmp / "models"
-    shutil.copytree(registry_root, models)
-    side_port, gw_port = free_port(), free_port()
-    env = {"USE_REAL_MODEL": "true", "MODEL_BACKEND_URL": f"http://127.0.0.1:{side_port}",
-           "SESSIONS_DIR": str(tmp / "sessions"), "GATEWAY_BREAKER_FAILURES": "2",
-           "GATEWAY_BREAKER_COOLDOWN_S": "1.0", "GATEWAY_BACKEND_TIMEOUT_S": "10",
-           "GATEWAY_HEALTH_PROBE_TIMEOUT_S": "5",
-           "GATEWAY_STREAM_IDLE_TIMEOUT_S": "600"}  # the sidecar restart may take long on a busy machine
-    procs = {"sidecar": sidecar(models, side_port, tmp / "sidecar.log"), "models": models, "tmp": tmp,
-             "side_port": side_port}
-    gw = Process(["gateway"], gw_port, tmp / "gateway.log", env=env)
-    procs["gateway"] = gw
-    try:
-        procs["sidecar"].wait_ready()
-        gw.wait_ready()
-        procs["ws"] = gw.url.replace("http://", "ws://") + f"{API}/stream"
+    # the sidecar restart may take long on a busy machine: the stream must not idle out meanwhile
+    with gateway_stack(tmp_path_factory.mktemp("gateway-stream"), registry_root,
+                       GATEWAY_STREAM_IDLE_TIMEOUT_S="600") as procs:
+        procs["ws"] = procs["gateway"].url.replace("http://", "ws://") + f"{API}/stream"
         yield procs
-    finally:
-        gw.stop()
-        procs["sidecar"].stop()
 
 
 @pytest.fixture(scope="module")
