@@ -9,11 +9,17 @@ the average is host-side, and costs one extra model call per offset (reported as
 answer; a live host with stride 25 gets the ±25 neighbours for free, they are its own windows).
 
     python benchmarks/tta_shifts.py --from ../shared/data/uci-hapt.zip [--offsets 25,50] [--no-append]
+    python benchmarks/tta_shifts.py --runs runs/suite/watch/seed-0/fold-*   # CV folds of recipe_suite.py
+
+With `--runs`, each run folder's model is scored on the test subjects it recorded (the folds of
+`benchmarks/recipe_suite.py` or `tcnvae cv`): the subject-wise check that the test split alone
+cannot give.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -30,7 +36,9 @@ from _report import publish  # noqa: E402
 from tcnvae.contract import STRIDE, WINDOW  # noqa: E402
 from tcnvae.data.dataset import default_test_subjects, load_recordings  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
+from tcnvae.data.normalize import Normalizer  # noqa: E402
 from tcnvae.data.windows import label_run_starts  # noqa: E402
+from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.evaluate import classification_metrics  # noqa: E402
 from tcnvae.registry.store import Registry  # noqa: E402
 
@@ -61,30 +69,46 @@ def test_windows(recordings, test_subjects: list[str], label_names: tuple[str, .
     return np.concatenate(ys), {d: np.concatenate(v) for d, v in shifted.items()}
 
 
+def models_to_score(args, data_dir: Path):
+    """(name, model, normalizer, dataset, test subjects) per release (official split) or run folder."""
+    if args.runs:
+        for run in args.runs:
+            cfg = json.loads((run / "train_config.json").read_text())
+            model, _ = load_model(run / "model.safetensors")
+            (name,) = cfg["data"]
+            yield f"{run.parent.parent.name} {run.name}", model, Normalizer.load(run / "normalization.json"), \
+                name, cfg["test_subjects"]
+        return
+    fetch("uci-hapt", from_path=args.from_path, data_dir=data_dir)
+    for ref in args.refs.split(","):
+        release = Registry(args.models).open(ref)
+        yield ref, release.load_model(), release.normalizer(), "uci-hapt", default_test_subjects("uci-hapt", data_dir)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--from", dest="from_path", type=Path, default=ROOT.parent / "shared" / "data" / "uci-hapt.zip")
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--refs", default="tcn_encoder@v1.6.0,tcn_encoder@v1.7.0")
-    ap.add_argument("--offsets", default="25,50", help="largest-first is not needed: ±each offset is added")
+    ap.add_argument("--offsets", default="25,50", help="shifts in samples, each used as ±: 25,50 scores ±25 and then ±25 with ±50")
+    ap.add_argument("--runs", type=Path, nargs="+", default=None, help="run folders (e.g. CV folds) instead of releases")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     offsets = [int(v) for v in args.offsets.split(",")]
     data_dir = Path(tempfile.mkdtemp(prefix="tcnvae-tta-"))
-    fetch("uci-hapt", from_path=args.from_path, data_dir=data_dir)
-    recordings = load_recordings("uci-hapt", data_dir)
-    test_subjects = default_test_subjects("uci-hapt", data_dir)
+    recordings: dict[str, list] = {}
     rows = ["| model | averaged over (samples) | passes per answer | macro-F1 | accuracy | Δ macro-F1 vs one pass |"
             " windows improved / worsened |", "|---|---|---:|---:|---:|---:|---|"]
-    for ref in args.refs.split(","):
-        release = Registry(args.models).open(ref)
-        model, norm = release.load_model(), release.normalizer()
+    deltas: dict[int, list[float]] = {k: [] for k in range(1, len(offsets) + 1)}
+    for ref, model, norm, dataset, test_subjects in models_to_score(args, data_dir):
+        if dataset not in recordings:
+            recordings[dataset] = load_recordings(dataset, data_dir)
         model.eval()
         label_names = tuple(model.config.label_names)
         signed = sorted({s * d for d in offsets for s in (-1, 1)})
-        y, windows = test_windows(recordings, test_subjects, label_names, signed)
+        y, windows = test_windows(recordings[dataset], test_subjects, label_names, signed)
         t0 = time.perf_counter()
         probs = {d: probabilities(model, norm.apply(x)) for d, x in windows.items()}
         per_pass_ms = (time.perf_counter() - t0) / (len(windows) * len(y)) * 1e3
@@ -98,16 +122,23 @@ def main() -> int:
             m = classification_metrics(y, pred, label_names)
             better = int(((pred == y) & (base != y)).sum())
             worse = int(((pred != y) & (base == y)).sum())
+            deltas[k].append(m["macro_f1"] - m0["macro_f1"])
             rows.append(f"| {ref} | {', '.join(f'{d:+d}' for d in sorted(use))} | {len(use)} | "
                         f"**{m['macro_f1']:.3f}** | {m['accuracy']:.3f} | {m['macro_f1'] - m0['macro_f1']:+.3f} | "
                         f"{better} / {worse} |")
         print(f"{ref}: {len(y)} windows, {per_pass_ms:.3f} ms per window pass (torch, {args.threads} thread)",
               flush=True)
-    body = ("\n".join(rows) + f"\n\nEvaluation windows of the {len(test_subjects)} official test subjects "
+    if len(next(iter(deltas.values()))) > 1:
+        rows.append("")
+        rows += [f"Mean Δ macro-F1 over the {len(d)} models, ±{', ±'.join(map(str, offsets[:k]))}: {np.mean(d):+.3f} "
+                 f"(sd {np.std(d, ddof=1):.3f}; {sum(v > 0 for v in d)} of {len(d)} improved)" for k, d in deltas.items()]
+    where = "each run's recorded test subjects" if args.runs else f"the {len(test_subjects)} official test subjects"
+    body = ("\n".join(rows) + f"\n\nEvaluation windows of {where} "
             "(pure-label runs, stride 50); shifted windows clipped to their recording. Cost: the host makes "
             "one model call per averaged window (the exported graph is unchanged); on the sidecar's fp32 "
             "graph that is ~1 ms of CPU per extra window at batch 1 (BENCHMARKS.md, export speed).")
-    publish("Test-time averaging over shifted windows (HAPT test subjects)", body, append=not args.no_append)
+    scope = "CV folds, their test subjects" if args.runs else "HAPT test subjects"
+    publish(f"Test-time averaging over shifted windows ({scope})", body, append=not args.no_append)
     return 0
 
 
