@@ -32,15 +32,12 @@ from tcnvae.data.sources.uci_hapt import TEST_SUBJECTS  # noqa: E402
 from tcnvae.evaluate import classification_metrics  # noqa: E402
 from tcnvae.model.adabn import adapt_batch_norm  # noqa: E402
 from tcnvae.registry.store import Registry  # noqa: E402
+from tcnvae.train.loop import predict  # noqa: E402
 from tcnvae.train.prepare import split_windows  # noqa: E402
 
 
-@torch.no_grad()
-def predict(model, x: np.ndarray) -> np.ndarray:
-    out = []
-    for i in range(0, len(x), 512):
-        out.append(model.activity_head(model.encode(torch.from_numpy(x[i:i + 512]))[0]).argmax(1).numpy())
-    return np.concatenate(out)
+def predict_classes(model, x: np.ndarray) -> np.ndarray:
+    return predict(model, x)[0].argmax(1)
 
 
 def main() -> int:
@@ -68,7 +65,7 @@ def main() -> int:
                                          if r.subject == subject and len(r) >= WINDOW])
             adapted = adapt_batch_norm(model, torch.from_numpy(norm.apply(unlabelled)))
             xs = norm.apply(mine.x)
-            p0, p1 = predict(model, xs), predict(adapted, xs)
+            p0, p1 = predict_classes(model, xs), predict_classes(adapted, xs)
             y_all.append(mine.y), before.append(p0), after.append(p1)
             acc0, acc1 = float((p0 == mine.y).mean()), float((p1 == mine.y).mean())
             deltas.append(acc1 - acc0)

@@ -41,15 +41,7 @@ from tcnvae.data.windows import label_run_starts  # noqa: E402
 from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.evaluate import classification_metrics  # noqa: E402
 from tcnvae.registry.store import Registry  # noqa: E402
-
-
-@torch.no_grad()
-def probabilities(model, x: np.ndarray) -> np.ndarray:
-    out = []
-    for i in range(0, len(x), 512):
-        mu = model.encode(torch.from_numpy(x[i:i + 512]))[0]
-        out.append(model.activity_head(mu).softmax(1).numpy())
-    return np.concatenate(out)
+from tcnvae.train.loop import predict  # noqa: E402
 
 
 def test_windows(recordings, test_subjects: list[str], label_names: tuple[str, ...], offsets: list[int]):
@@ -105,12 +97,11 @@ def main() -> int:
     for ref, model, norm, dataset, test_subjects in models_to_score(args, data_dir):
         if dataset not in recordings:
             recordings[dataset] = load_recordings(dataset, data_dir)
-        model.eval()
         label_names = tuple(model.config.label_names)
         signed = sorted({s * d for d in offsets for s in (-1, 1)})
         y, windows = test_windows(recordings[dataset], test_subjects, label_names, signed)
         t0 = time.perf_counter()
-        probs = {d: probabilities(model, norm.apply(x)) for d, x in windows.items()}
+        probs = {d: predict(model, norm.apply(x))[0] for d, x in windows.items()}
         per_pass_ms = (time.perf_counter() - t0) / (len(windows) * len(y)) * 1e3
         base = probs[0].argmax(1)
         m0 = classification_metrics(y, base, label_names)
