@@ -13,7 +13,10 @@ answer; a live host with stride 25 gets the ±25 neighbours for free, they are i
 
 With `--runs`, each run folder's model is scored on the test subjects it recorded (the folds of
 `benchmarks/recipe_suite.py` or `tcnvae cv`): the subject-wise check that the test split alone
-cannot give.
+cannot give. `--minirocket` (run folders only) refits MiniRocket on the windows each run trained
+on (training + validation subjects) and averages it the same way — as a vote, since its ridge
+classifier gives no probabilities (ties go to the unshifted window) — so that the comparison with
+the reference stays like for like.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _minirocket import minirocket_fit  # noqa: E402
 from _report import publish  # noqa: E402
 
 from tcnvae.contract import STRIDE, WINDOW  # noqa: E402
@@ -41,7 +45,9 @@ from tcnvae.data.windows import label_run_starts  # noqa: E402
 from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.evaluate import classification_metrics  # noqa: E402
 from tcnvae.registry.store import Registry  # noqa: E402
+from tcnvae.train.config import build_config  # noqa: E402
 from tcnvae.train.loop import predict  # noqa: E402
+from tcnvae.train.prepare import prepare  # noqa: E402
 
 
 def test_windows(recordings, test_subjects: list[str], label_names: tuple[str, ...], offsets: list[int]):
@@ -69,12 +75,40 @@ def models_to_score(args, data_dir: Path):
             model, _ = load_model(run / "model.safetensors")
             (name,) = cfg["data"]
             yield f"{run.parent.parent.name} {run.name}", model, Normalizer.load(run / "normalization.json"), \
-                name, cfg["test_subjects"]
+                name, cfg["test_subjects"], run
         return
     fetch("uci-hapt", from_path=args.from_path, data_dir=data_dir)
     for ref in args.refs.split(","):
         release = Registry(args.models).open(ref)
-        yield ref, release.load_model(), release.normalizer(), "uci-hapt", default_test_subjects("uci-hapt", data_dir)
+        yield (ref, release.load_model(), release.normalizer(), "uci-hapt", default_test_subjects("uci-hapt", data_dir),
+               None)
+
+
+def minirocket_votes(run: Path, windows: dict[int, np.ndarray], n_classes: int, data_dir: Path) -> dict:
+    """One-hot MiniRocket answers per shift, fitted on exactly the windows the run trained on."""
+    data = prepare(build_config(run / "train_config.json"), data_dir)
+    fit, _ = minirocket_fit(data.normalizer, np.concatenate([data.train.x, data.val.x]),
+                            np.concatenate([data.train.y, data.val.y]))
+    votes = {d: np.eye(n_classes)[fit(x)] for d, x in windows.items()}
+    votes[0] = votes[0] * (1 + 1e-6)  # a tie goes to the unshifted window
+    return votes
+
+
+def averaged_rows(who: str, outputs: dict[int, np.ndarray], y: np.ndarray, label_names: tuple[str, ...],
+                  offsets: list[int], deltas: dict[int, list[float]]) -> list[str]:
+    """Table rows: one pass, then the average over ±offsets[0], ±offsets[:2], ...; Δs are collected."""
+    base = outputs[0].argmax(1)
+    m0 = classification_metrics(y, base, label_names)
+    rows = [f"| {who} ({len(label_names)} classes) | 0 (one pass) | 1 | {m0['macro_f1']:.3f} | {m0['accuracy']:.3f} | — | — |"]
+    for k in range(1, len(offsets) + 1):
+        use = [0] + [s * d for d in offsets[:k] for s in (-1, 1)]
+        pred = np.mean([outputs[d] for d in use], axis=0).argmax(1)
+        m = classification_metrics(y, pred, label_names)
+        better, worse = int(((pred == y) & (base != y)).sum()), int(((pred != y) & (base == y)).sum())
+        deltas.setdefault(k, []).append(m["macro_f1"] - m0["macro_f1"])
+        rows.append(f"| {who} | {', '.join(f'{d:+d}' for d in sorted(use))} | {len(use)} | **{m['macro_f1']:.3f}** | "
+                    f"{m['accuracy']:.3f} | {m['macro_f1'] - m0['macro_f1']:+.3f} | {better} / {worse} |")
+    return rows
 
 
 def main() -> int:
@@ -84,6 +118,7 @@ def main() -> int:
     ap.add_argument("--refs", default="tcn_encoder@v1.6.0,tcn_encoder@v1.7.0")
     ap.add_argument("--offsets", default="25,50", help="shifts in samples, each used as ±: 25,50 scores ±25 and then ±25 with ±50")
     ap.add_argument("--runs", type=Path, nargs="+", default=None, help="run folders (e.g. CV folds) instead of releases")
+    ap.add_argument("--minirocket", action="store_true", help="with --runs: MiniRocket averaged the same way")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
@@ -93,8 +128,8 @@ def main() -> int:
     recordings: dict[str, list] = {}
     rows = ["| model | averaged over (samples) | passes per answer | macro-F1 | accuracy | Δ macro-F1 vs one pass |"
             " windows improved / worsened |", "|---|---|---:|---:|---:|---:|---|"]
-    deltas: dict[int, list[float]] = {k: [] for k in range(1, len(offsets) + 1)}
-    for ref, model, norm, dataset, test_subjects in models_to_score(args, data_dir):
+    deltas: dict[bool, dict[int, list[float]]] = {}  # MiniRocket or not -> offsets used -> Δ per model
+    for ref, model, norm, dataset, test_subjects, run in models_to_score(args, data_dir):
         if dataset not in recordings:
             recordings[dataset] = load_recordings(dataset, data_dir)
         label_names = tuple(model.config.label_names)
@@ -103,26 +138,19 @@ def main() -> int:
         t0 = time.perf_counter()
         probs = {d: predict(model, norm.apply(x))[0] for d, x in windows.items()}
         per_pass_ms = (time.perf_counter() - t0) / (len(windows) * len(y)) * 1e3
-        base = probs[0].argmax(1)
-        m0 = classification_metrics(y, base, label_names)
-        rows.append(f"| {ref} ({len(label_names)} classes) | 0 (one pass) | 1 | {m0['macro_f1']:.3f} | "
-                    f"{m0['accuracy']:.3f} | — | — |")
-        for k in range(1, len(offsets) + 1):
-            use = [0] + [s * d for d in offsets[:k] for s in (-1, 1)]
-            pred = np.mean([probs[d] for d in use], axis=0).argmax(1)
-            m = classification_metrics(y, pred, label_names)
-            better = int(((pred == y) & (base != y)).sum())
-            worse = int(((pred != y) & (base == y)).sum())
-            deltas[k].append(m["macro_f1"] - m0["macro_f1"])
-            rows.append(f"| {ref} | {', '.join(f'{d:+d}' for d in sorted(use))} | {len(use)} | "
-                        f"**{m['macro_f1']:.3f}** | {m['accuracy']:.3f} | {m['macro_f1'] - m0['macro_f1']:+.3f} | "
-                        f"{better} / {worse} |")
+        scored = {ref: probs}
+        if args.minirocket and run is not None:
+            scored[f"{ref}, MiniRocket"] = minirocket_votes(run, windows, len(label_names), data_dir)
+        for who, outputs in scored.items():
+            rows += averaged_rows(who, outputs, y, label_names, offsets, deltas.setdefault(who.endswith("MiniRocket"), {}))
         print(f"{ref}: {len(y)} windows, {per_pass_ms:.3f} ms per window pass (torch, {args.threads} thread)",
               flush=True)
-    if len(next(iter(deltas.values()))) > 1:
-        rows.append("")
-        rows += [f"Mean Δ macro-F1 over the {len(d)} models, ±{', ±'.join(map(str, offsets[:k]))}: {np.mean(d):+.3f} "
-                 f"(sd {np.std(d, ddof=1):.3f}; {sum(v > 0 for v in d)} of {len(d)} improved)" for k, d in deltas.items()]
+    for is_mr, by_k in deltas.items():
+        for k, d in by_k.items():
+            if len(d) > 1:
+                rows.append(f"\n{'MiniRocket' if is_mr else 'TCN-VAE'}: mean Δ macro-F1 over {len(d)} models, "
+                            f"±{', ±'.join(map(str, offsets[:k]))}: {np.mean(d):+.3f} (sd {np.std(d, ddof=1):.3f}; "
+                            f"{sum(v > 0 for v in d)} of {len(d)} improved)")
     where = "each run's recorded test subjects" if args.runs else f"the {len(test_subjects)} official test subjects"
     body = ("\n".join(rows) + f"\n\nEvaluation windows of {where} "
             "(pure-label runs, stride 50); shifted windows clipped to their recording. Cost: the host makes "
