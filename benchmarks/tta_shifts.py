@@ -99,7 +99,8 @@ def averaged_rows(who: str, outputs: dict[int, np.ndarray], y: np.ndarray, label
     """Table rows: one pass, then the average over ±offsets[0], ±offsets[:2], ...; Δs are collected."""
     base = outputs[0].argmax(1)
     m0 = classification_metrics(y, base, label_names)
-    rows = [f"| {who} ({len(label_names)} classes) | 0 (one pass) | 1 | {m0['macro_f1']:.3f} | {m0['accuracy']:.3f} | — | — |"]
+    rows = [f"| {who} ({len(label_names)} classes) | 0 (one pass) | 1 | {m0['macro_f1']:.3f} | "
+            f"{m0['accuracy']:.3f} | — | — |"]
     for k in range(1, len(offsets) + 1):
         use = [0] + [s * d for d in offsets[:k] for s in (-1, 1)]
         pred = np.mean([outputs[d] for d in use], axis=0).argmax(1)
@@ -116,8 +117,10 @@ def main() -> int:
     ap.add_argument("--from", dest="from_path", type=Path, default=ROOT.parent / "shared" / "data" / "uci-hapt.zip")
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--refs", default="tcn_encoder@v1.6.0,tcn_encoder@v1.7.0")
-    ap.add_argument("--offsets", default="25,50", help="shifts in samples, each used as ±: 25,50 scores ±25 and then ±25 with ±50")
-    ap.add_argument("--runs", type=Path, nargs="+", default=None, help="run folders (e.g. CV folds) instead of releases")
+    ap.add_argument("--offsets", default="25,50",
+                    help="shifts in samples, each used as ±: 25,50 scores ±25 and then ±25 with ±50")
+    ap.add_argument("--runs", type=Path, nargs="+", default=None,
+                    help="run folders (e.g. CV folds) instead of releases")
     ap.add_argument("--minirocket", action="store_true", help="with --runs: MiniRocket averaged the same way")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-append", action="store_true")
@@ -142,7 +145,8 @@ def main() -> int:
         if args.minirocket and run is not None:
             scored[f"{ref}, MiniRocket"] = minirocket_votes(run, windows, len(label_names), data_dir)
         for who, outputs in scored.items():
-            rows += averaged_rows(who, outputs, y, label_names, offsets, deltas.setdefault(who.endswith("MiniRocket"), {}))
+            by_k = deltas.setdefault(who.endswith("MiniRocket"), {})
+            rows += averaged_rows(who, outputs, y, label_names, offsets, by_k)
         print(f"{ref}: {len(y)} windows, {per_pass_ms:.3f} ms per window pass (torch, {args.threads} thread)",
               flush=True)
     for is_mr, by_k in deltas.items():
