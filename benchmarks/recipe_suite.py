@@ -88,6 +88,25 @@ def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
     return "\n".join(lines)
 
 
+def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: TrainConfig) -> int:
+    """The table of the fold rows in a run's printed output, saying how many folds it holds."""
+    if len(names) != 1:
+        raise SystemExit("--publish takes the log of one dataset's run: pass that one name to --datasets")
+    rows = [json.loads(line) for line in args.publish.read_text().splitlines() if line.startswith('{"fold"')]
+    expected = args.folds * len(seeds)
+    recipe = ", ".join(f"{k}={v}" for k, v in sets.items()) or "defaults"
+    body = (table({names[0]: rows}, args.folds, seeds) + f"\n\nRecipe: `{base.preset}`, {recipe} "
+            f"(config {args.config or 'none'}). {len(rows)} of {expected} folds"
+            f"{' (the run was stopped before the rest)' if len(rows) < expected else ''}; per fold:\n\n"
+            + "\n".join(f"- fold {r['fold']} (seed {r['seed']}, test {', '.join(r['test_subjects'])}, "
+                         f"{r['tcnvae']['n_windows']} windows): TCN-VAE {r['tcnvae']['macro_f1']:.3f}, "
+                         f"MiniRocket {r['minirocket']['macro_f1']:.3f} (fit {r['minirocket_fit_s']:.0f} s)"
+                         for r in rows))
+    publish(f"Recipe suite: subject-wise {args.folds}-fold CV × {len(seeds)} seeds vs MiniRocket", body,
+            append=not args.no_append)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="watch,hapt6,hapt12")
@@ -98,6 +117,9 @@ def main() -> int:
     ap.add_argument("--from", dest="from_path", type=Path, default=ROOT.parent / "shared" / "data" / "uci-hapt.zip")
     ap.add_argument("--runs", type=Path, default=None, help="run folders (default: a temporary folder)")
     ap.add_argument("--no-append", action="store_true")
+    ap.add_argument("--publish", type=Path, default=None, metavar="LOG",
+                    help="only publish the table of the fold rows a run printed (one dataset; e.g. a run "
+                         "stopped before its last fold): same --datasets/--folds/--seeds/--set flags")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     names = args.datasets.split(",")
@@ -106,6 +128,8 @@ def main() -> int:
         ap.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
     sets = parse_sets(args.sets)
     base = base_config(args.config, sets)
+    if args.publish is not None:
+        return publish_log(args, names, seeds, sets, base)
     data_dir = Path(tempfile.mkdtemp(prefix="tcnvae-suite-data-"))
     runs = args.runs or Path(tempfile.mkdtemp(prefix="tcnvae-suite-runs-"))
     if any(DATASETS[n]["data"] == ("uci-hapt",) for n in names):
