@@ -134,6 +134,8 @@ def main() -> int:
     deltas: dict[bool, dict[int, list[float]]] = {}  # MiniRocket or not -> offsets used -> Δ per model
     for ref, model, norm, dataset, test_subjects, run in models_to_score(args, data_dir):
         if dataset not in recordings:
+            if dataset == "uci-hapt" and args.runs:  # embedded sets (watch) fetch themselves
+                fetch("uci-hapt", from_path=args.from_path, data_dir=data_dir)
             recordings[dataset] = load_recordings(dataset, data_dir)
         label_names = tuple(model.config.label_names)
         signed = sorted({s * d for d in offsets for s in (-1, 1)})
