@@ -76,18 +76,14 @@ class Process:
 
 
 class ServerProcess(Process):
-    """`tcnvae serve tcn_encoder@champion --models DIR ...` on a free port."""
+    """`tcnvae serve tcn_encoder@champion --models DIR ...` on a free port, or on `port` (a restart
+    after a kill reuses the one a gateway points at)."""
 
     def __init__(self, models: Path, *args: str, env: dict[str, str] | None = None,
-                 log: Path | None = None) -> None:
-        port = free_port()
+                 log: Path | None = None, port: int | None = None) -> None:
+        port = port or free_port()
         super().__init__(["serve", "tcn_encoder@champion", "--models", str(models), *args], port,
                          log or models.parent / f"serve-{port}.log", env)
-
-
-def sidecar(models: Path, port: int, log: Path) -> Process:
-    """`tcnvae serve tcn_encoder@champion` on a given port (a restart after a kill reuses it)."""
-    return Process(["serve", "tcn_encoder@champion", "--models", str(models)], port, log)
 
 
 @contextlib.contextmanager
@@ -105,7 +101,7 @@ def gateway_stack(tmp: Path, registry_root: Path, **gateway_env: str):
            "SESSIONS_DIR": str(tmp / "sessions"), "GATEWAY_BREAKER_FAILURES": "2",
            "GATEWAY_BREAKER_COOLDOWN_S": "1.0", "GATEWAY_BACKEND_TIMEOUT_S": "10",
            "GATEWAY_HEALTH_PROBE_TIMEOUT_S": "5", **gateway_env}
-    procs = {"sidecar": sidecar(models, side_port, tmp / "sidecar.log"), "models": models, "tmp": tmp,
+    procs = {"sidecar": ServerProcess(models, log=tmp / "sidecar.log", port=side_port), "models": models, "tmp": tmp,
              "side_port": side_port}
     procs["gateway"] = Process(["gateway"], gw_port, tmp / "gateway.log", env=env)
     try:

@@ -18,7 +18,7 @@ import pytest
 
 from tcnvae.cli import main as tcnvae_main
 from tests.analysis.hapt_recording import hapt_signals, write_csv
-from tests.serve.server import gateway_stack, sidecar
+from tests.serve.server import ServerProcess, gateway_stack
 
 API = "/api/v1/analysis"
 CONFORMANCE = Path(__file__).resolve().parents[3] / ".." / "shared" / "conformance"
@@ -130,7 +130,8 @@ def test_sidecar_killed_and_restarted(stack, hapt_csv: Path) -> None:
     assert res["source"] == "stub" and res["time_per_activity"] is None
     assert len(res["timeline"]) == res["n_windows"]
 
-    stack["sidecar"] = sidecar(stack["models"], stack["side_port"], stack["tmp"] / "sidecar2.log").wait_ready()
+    stack["sidecar"] = ServerProcess(stack["models"], log=stack["tmp"] / "sidecar2.log",
+                                     port=stack["side_port"]).wait_ready()
     wait_breaker(client, "half_open")
     r = client.post(f"{API}/infer", json=body)
     assert r.json()["source"] == "model" and r.headers["X-Tcnvae-Source"] == "model"

@@ -21,7 +21,7 @@ import websockets
 
 from tcnvae.cli import main as tcnvae_main
 from tests.analysis.hapt_recording import RATE_HZ, UNITS, hapt_signals, write_csv
-from tests.serve.server import gateway_stack, sidecar
+from tests.serve.server import ServerProcess, gateway_stack
 from tests.serve.stream_helpers import (
     CHANNELS6, assert_same_as_offline, assert_stream_metrics, by_type, csv_rows, run, send_and_collect,
     stream_metrics_scenario)
@@ -111,7 +111,8 @@ def test_stream_survives_a_sidecar_sigkill_with_marked_stub_answers(stack, hapt)
             stack["sidecar"].kill()
         elif k == 45:  # stub answers are flowing: bring the sidecar back on the same port
             await windows_so_far(msgs, lambda w: any(x["source"] == "stub" for x in w), "a stub window")
-            stack["sidecar"] = sidecar(stack["models"], stack["side_port"], stack["tmp"] / "sidecar2.log")
+            stack["sidecar"] = ServerProcess(stack["models"], log=stack["tmp"] / "sidecar2.log",
+                                             port=stack["side_port"])
             await asyncio.to_thread(stack["sidecar"].wait_ready, 400)
         elif k > 45:
             await asyncio.sleep(0.05)  # slower than the breaker's 1 s cool-down in total
