@@ -88,22 +88,29 @@ def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
     return "\n".join(lines)
 
 
+def publish_table(args, results: dict[str, list[dict]], seeds: list[int], sets: dict, base: TrainConfig,
+                  tail: str) -> None:
+    """The suite's table, its recipe line (+ `tail`), appended to BENCHMARKS.md unless --no-append."""
+    recipe = ", ".join(f"{k}={v}" for k, v in sets.items()) or "defaults"
+    body = (table(results, args.folds, seeds) + f"\n\nRecipe: `{base.preset}`, {recipe} "
+            f"(config {args.config or 'none'}){tail}")
+    publish(f"Recipe suite: subject-wise {args.folds}-fold CV × {len(seeds)} seeds vs MiniRocket", body,
+            append=not args.no_append)
+
+
 def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: TrainConfig) -> int:
     """The table of the fold rows in a run's printed output, saying how many folds it holds."""
     if len(names) != 1:
         raise SystemExit("--publish takes the log of one dataset's run: pass that one name to --datasets")
     rows = [json.loads(line) for line in args.publish.read_text().splitlines() if line.startswith('{"fold"')]
     expected = args.folds * len(seeds)
-    recipe = ", ".join(f"{k}={v}" for k, v in sets.items()) or "defaults"
-    body = (table({names[0]: rows}, args.folds, seeds) + f"\n\nRecipe: `{base.preset}`, {recipe} "
-            f"(config {args.config or 'none'}). {len(rows)} of {expected} folds"
-            f"{' (the run was stopped before the rest)' if len(rows) < expected else ''}; per fold:\n\n"
-            + "\n".join(f"- fold {r['fold']} (seed {r['seed']}, test {', '.join(r['test_subjects'])}, "
-                         f"{r['tcnvae']['n_windows']} windows): TCN-VAE {r['tcnvae']['macro_f1']:.3f}, "
-                         f"MiniRocket {r['minirocket']['macro_f1']:.3f} (fit {r['minirocket_fit_s']:.0f} s)"
-                         for r in rows))
-    publish(f"Recipe suite: subject-wise {args.folds}-fold CV × {len(seeds)} seeds vs MiniRocket", body,
-            append=not args.no_append)
+    publish_table(args, {names[0]: rows}, seeds, sets, base,
+                  f". {len(rows)} of {expected} folds"
+                  f"{' (the run was stopped before the rest)' if len(rows) < expected else ''}; per fold:\n\n"
+                  + "\n".join(f"- fold {r['fold']} (seed {r['seed']}, test {', '.join(r['test_subjects'])}, "
+                               f"{r['tcnvae']['n_windows']} windows): TCN-VAE {r['tcnvae']['macro_f1']:.3f}, "
+                               f"MiniRocket {r['minirocket']['macro_f1']:.3f} (fit {r['minirocket_fit_s']:.0f} s)"
+                               for r in rows))
     return 0
 
 
@@ -146,12 +153,8 @@ def main() -> int:
                 print(json.dumps(row), flush=True)
     (runs / "suite.json").write_text(json.dumps({"config": dataclasses.asdict(base), "results": results}, indent=2,
                                                 default=str))
-    recipe = ", ".join(f"{k}={v}" for k, v in sets.items()) or "defaults"
-    body = (table(results, args.folds, seeds) + f"\n\nRecipe: `{base.preset}`, {recipe} "
-            f"(config {args.config or 'none'}); {time.perf_counter() - t0:.0f} s in all. Per-fold rows in "
-            f"{runs / 'suite.json'}.")
-    publish(f"Recipe suite: subject-wise {args.folds}-fold CV × {len(seeds)} seeds vs MiniRocket", body,
-            append=not args.no_append)
+    publish_table(args, results, seeds, sets, base, f"; {time.perf_counter() - t0:.0f} s in all. Per-fold rows in "
+                  f"{runs / 'suite.json'}.")
     return 0
 
 

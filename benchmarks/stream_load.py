@@ -203,9 +203,11 @@ def main() -> None:
     pin = f"server pinned to CPU {args.pin.split(':')[0]}, clients to CPU {args.pin.split(':')[1]}" if args.pin \
         else "server and clients unpinned"
     per_stream = (int(args.seconds * RATE) - WINDOW) // STRIDE + 1
+    starts = "within one chunk (aligned: a reconnect storm)" if args.aligned else "at random phases within one stride"
     text = (head + body + f"\n{args.seconds:g} s of samples per stream ({per_stream} windows; offered "
             f"{RATE / STRIDE:g} windows/s per stream), 10 samples per message, stride 50, "
-            f"{pin}, streams started {'within one chunk (aligned: a reconnect storm)' if args.aligned else 'at random phases within one stride'}; latency = the window's last sample sent -> its result received (stream) or the request "
+            f"{pin}, streams started {starts}; latency = the window's last sample sent -> its result received "
+            "(stream) or the request "
             "sent -> its answer (http /infer, the client cutting windows itself); server lag = the frame "
             "received -> the result sent, as the server reports it. " + args.note)
     publish(f"Live streams: {args.ref} on /v2/stream (benchmarks/stream_load.py)", text, append=not args.no_append)
