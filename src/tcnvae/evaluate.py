@@ -147,15 +147,23 @@ def plot_curves(history_path: Path, path: Path) -> None:
     plt.close(fig)
 
 
-def evaluate_model(model, normalizer, test, train=None, split: str = "test",
-                   seed: int = 0) -> tuple[dict, np.ndarray]:
+def evaluate_model(model, normalizer, test, train=None, split: str = "test", seed: int = 0,
+                   shifted: dict | None = None) -> tuple[dict, np.ndarray]:
     """(metrics, test latents) of one split. `test`/`train` are WindowSets of raw windows labelled
-    in the model's label order; the linear probe is fitted on `train` latents when given."""
+    in the model's label order; the linear probe is fitted on `train` latents when given.
+    `shifted` ({offset: the test windows cut that many samples later}): class probabilities are
+    averaged over the window and its shifted copies (test-time averaging, host-side)."""
     from tcnvae.train.loop import predict  # the batched forward pass; kept in one place
 
     names = tuple(model.config.label_names)
     probs, z = predict(model, normalizer.apply(test.x))
+    for offset, ws in (shifted or {}).items():
+        if len(ws) != len(test) or not np.array_equal(ws.y, test.y):
+            raise ValueError(f"the windows shifted by {offset} do not match the test windows one for one")
+        probs = probs + predict(model, normalizer.apply(ws.x))[0]
     metrics = {"split": split, "subjects": test.subjects(), **classification_metrics(test.y, probs.argmax(1), names)}
+    if shifted:
+        metrics["averaged_shifts"] = sorted(shifted)
     metrics.update(latent_quality(z, test.y, seed))
     if train is not None and len(train):
         _, z_train = predict(model, normalizer.apply(train.x))

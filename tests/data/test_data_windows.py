@@ -32,6 +32,17 @@ def test_windows_cut_inside_label_runs():
     assert grid.x[:, 0, 0].tolist() == [0, 50, 100, 150, 300, 350]
 
 
+def test_shifted_windows_keep_order_and_labels_and_stay_inside_the_recording():
+    labels = [0] * 250 + [-1] * 30 + [1] * 199 + [0] * 100  # 579 samples, as above
+    base = make_windows([_rec(labels)])
+    later, earlier = make_windows([_rec(labels)], shift=25), make_windows([_rec(labels)], shift=-25)
+    assert later.y.tolist() == earlier.y.tolist() == base.y.tolist()
+    # each start moves by the shift, clipped to [0, 579 - 100]: the first cannot move earlier, the last later
+    assert later.x[:, 0, 0].tolist() == [25, 75, 125, 175, 305, 355, 479]
+    assert earlier.x[:, 0, 0].tolist() == [0, 25, 75, 125, 255, 305, 454]
+    assert (np.diff(later.x[:, :, 0], axis=1) == 1).all()
+
+
 def test_purity_below_one_keeps_majority():
     labels = [0] * 180 + [1] * 120
     ws = make_windows([_rec(labels)], purity=0.6)

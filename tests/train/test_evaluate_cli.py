@@ -22,6 +22,34 @@ def test_evaluate_cli_reproduces_the_run_metrics(run_dir: Path, tmp_path: Path) 
     assert (tmp_path / "confusion_matrix_test.png").is_file() and (tmp_path / "latent_2d_test.png").is_file()
 
 
+def test_evaluate_cli_averages_over_shifted_windows_beside_the_one_pass_numbers(run_dir: Path,
+                                                                                tmp_path: Path) -> None:
+    import shutil
+
+    run = shutil.copytree(run_dir, tmp_path / "run")  # evaluate writes into the run directory
+    proc = subprocess.run([sys.executable, "-m", "tcnvae.cli", "evaluate", str(run), "--data", "watch",
+                           "--average-shifts", "25,50"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = json.loads((run / "eval_metrics.json").read_text())
+    one_pass, averaged = doc["test"], doc["test_averaged"]
+    assert one_pass == json.loads((run_dir / "eval_metrics.json").read_text())["test"]  # kept as it was
+    assert averaged["averaged_shifts"] == [-50, -25, 25, 50]
+    assert averaged["n_windows"] == one_pass["n_windows"] and averaged["subjects"] == one_pass["subjects"]
+    assert 0.0 <= averaged["macro_f1"] <= 1.0
+    assert sum(map(sum, averaged["confusion_matrix"])) == one_pass["n_windows"]
+    assert (run / "confusion_matrix_test_averaged.png").is_file()
+    assert json.loads(proc.stdout[:proc.stdout.rindex("}") + 1])["averaged_shifts"] == [-50, -25, 25, 50]
+
+
+@pytest.mark.parametrize("value", ["0", "100", "x", ","])
+def test_evaluate_cli_refuses_a_bad_shift(run_dir: Path, tmp_path: Path, value: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tcnvae.cli", "evaluate", str(run_dir), "--data", "watch",
+                           "--average-shifts", value, "--out", str(tmp_path)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode != 0 and "--average-shifts" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "eval_metrics.json").exists()
+
+
 def test_evaluate_cli_refuses_an_unknown_ref(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "tcnvae.cli", "evaluate", "tcn_encoder@v9.9.9", "--data", "watch",
                            "--models", str(tmp_path)], capture_output=True, text=True, timeout=120)

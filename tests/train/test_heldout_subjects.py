@@ -58,6 +58,21 @@ def test_config_file_test_subjects(tmp_path: Path) -> None:
     assert build_config(tmp_path / "cfg.json").test_subjects == ("3",)
 
 
+def test_one_training_subject_trains_without_early_stopping_unless_a_count_asks_for_more(
+        csv_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from tcnvae.data.fetch import fetch
+    from tcnvae.train.config import ConfigError
+
+    fetch("csv", from_path=csv_dir, data_dir=tmp_path / "data")
+    cfg = build_config(data="csv", test_subjects="u2,u3,u4")  # the default val_subjects share: 0.15
+    with caplog.at_level("WARNING", logger="tcnvae.train.prepare"):
+        data = prepare(cfg, tmp_path / "data")
+    assert data.subjects["train"] == ["csv:u1"] and not len(data.val) and len(data.train)
+    assert "one training subject (csv:u1)" in caplog.text and "--val-subjects 0" in caplog.text
+    with pytest.raises(ConfigError, match=r"--val-subjects 1: there are only 1 training subjects \(csv:u1\)"):
+        prepare(build_config(data="csv", test_subjects="u2,u3,u4", val_subjects=1), tmp_path / "data")
+
+
 def test_csv_folder_train_and_evaluate_on_the_given_subjects(csv_dir: Path, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     assert _cli("data", "fetch", "csv", "--from", str(csv_dir), data_dir=data_dir).returncode == 0

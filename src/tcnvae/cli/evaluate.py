@@ -2,6 +2,11 @@
 
 The test subjects are, in order: `--test-subjects`, the ones the run (or release) recorded at
 training time, the dataset's default (official split, or a CSV folder's meta.json).
+
+`--average-shifts 25,50` averages each window's class probabilities with those of the windows
+cut ±25 and ±50 samples away (test-time averaging on the host: the exported graph stays one
+[1, 100, 9] pass, each offset costs one more pass per answer). Measured in BENCHMARKS.md
+("Test-time averaging over shifted windows").
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=None, help="where to write eval_metrics.json and PNGs "
                    "(default: the run directory; for a REF eval/NAME-VERSION, since releases are immutable)")
     p.add_argument("--data-dir", type=Path, default=None, help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
+    p.add_argument("--average-shifts", default=None, metavar="D,D,...",
+                   help="also classify each window shifted by ±D samples (0 < D < window) and average the "
+                        "class probabilities, e.g. 25,50 (default: one pass)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:N or mps")
     p.set_defaults(func=run)
 
@@ -66,10 +74,29 @@ def _test_subjects(args: argparse.Namespace, names: tuple[str, ...], labels: dic
     return [s for s in recorded if s.split(":", 1)[0] in names]
 
 
+def average_offsets(text: str | None) -> list[int]:
+    """--average-shifts D,D,... -> the signed offsets [-D, +D, ...]; refuses what is not 0 < D < WINDOW."""
+    from tcnvae.contract import WINDOW
+    from tcnvae.train.config import ConfigError
+
+    if not text:
+        return []
+    try:
+        given = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"--average-shifts {text!r}: give whole numbers of samples, e.g. 25,50") from None
+    bad = [d for d in given if not 0 < d < WINDOW]
+    if bad or not given:
+        raise ConfigError(f"--average-shifts {text!r}: each shift must be between 1 and {WINDOW - 1} samples "
+                          f"(a window is {WINDOW})")
+    return sorted({s * d for d in given for s in (-1, 1)})
+
+
 def run(args: argparse.Namespace) -> int:
     from tcnvae.model.device import resolve_device
 
     device = resolve_device(args.device)  # before loading anything: a wrong --device fails fast
+    offsets = average_offsets(args.average_shifts)
     model, normalizer, out, labels = _load(args)
     model.to(device)
     names = tuple(s for s in args.data.split(",") if s)
@@ -79,11 +106,17 @@ def run(args: argparse.Namespace) -> int:
     if not len(test):
         raise TcnvaeError(f"no {args.split} windows with the model's labels {list(model.config.label_names)} "
                           f"in {', '.join(names)}")
+    shifted = {d: split_windows(names, tuple(model.config.label_names), args.split, args.data_dir,
+                                test_subjects=test_subjects, shift=d)[0] for d in offsets}
     out.mkdir(parents=True, exist_ok=True)
-    metrics, z = evaluate_model(model, normalizer, test, train, args.split)
+    # averaged numbers go under their own key (test_averaged): the one-pass ones stay beside them
+    split = f"{args.split}_averaged" if offsets else args.split
+    metrics, z = evaluate_model(model, normalizer, test, train, split, shifted=shifted)
     write_evaluation(out, metrics, model, test, z)
     summary = {k: metrics.get(k) for k in ("n_windows", "subjects", "accuracy", "macro_f1",
                                            "linear_probe_accuracy", "silhouette", "active_units")}
+    if offsets:
+        summary["averaged_shifts"] = offsets
     print(json.dumps(summary, indent=2))
     print(f"wrote {out / 'eval_metrics.json'} and PNGs")
     return 0

@@ -108,10 +108,15 @@ def _label_union(recordings: list[Recording]) -> tuple[tuple[str, ...], list[np.
 
 def make_windows(
     recordings: list[Recording], size: int = WINDOW, stride: int = STRIDE, purity: float = 1.0,
-    grid: str = "segment", unlabelled: bool = False,
+    grid: str = "segment", unlabelled: bool = False, shift: int = 0,
 ) -> WindowSet:
     """Cut windows [N, size, 9] per recording; unlabelled windows are dropped unless `unlabelled`
     (then they are kept with y = -1, in time order beside the labelled ones).
+
+    shift != 0: the same windows in the same order with the same labels, each cut `shift` samples
+    later (earlier if negative), clipped to its recording: the neighbours that test-time
+    averaging adds (`tcnvae evaluate --average-shifts`). A shifted window may reach into the next
+    activity, as a live host's neighbouring windows do.
 
     purity=1: windows inside each run of one label, starting at the run start
     (grid="segment") or on the recording-wide stride grid (grid="recording").
@@ -134,7 +139,7 @@ def make_windows(
         else:
             starts, lab = _majority_starts(rec.labels, size, stride, purity, unlabelled)
         view = sliding_window_view(rec.signals, size, axis=0)  # [T-size+1, 9, size], no copy
-        xs.append(view[starts].transpose(0, 2, 1))
+        xs.append(view[np.clip(starts + shift, 0, len(rec) - size)].transpose(0, 2, 1))
         ys.append(np.where(lab >= 0, remap[np.maximum(lab, 0)], -1) if len(remap) else lab)
         subj.append(np.full(len(starts), rec.subject))
         dom.append(np.full(len(starts), rec.domain))

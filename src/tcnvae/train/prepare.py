@@ -19,13 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from tcnvae.contract import WINDOW
-from tcnvae.data.dataset import default_test_subjects
+from tcnvae.data.dataset import default_test_subjects, load_recordings
 from tcnvae.data.errors import DataError
 from tcnvae.data.normalize import Normalizer
 from tcnvae.data.splits import assign_subjects, leave_subjects_out, validation_subjects
 from tcnvae.data.taxonomy import canonical_label
 from tcnvae.data.window_cache import load_windows
-from tcnvae.data.windows import WindowSet, natural_key
+from tcnvae.data.windows import WindowSet, make_windows, natural_key
 from tcnvae.errors import one_of
 from tcnvae.train.config import ConfigError, TrainConfig
 
@@ -109,11 +109,22 @@ def prepare(cfg: TrainConfig, data_dir=None) -> Prepared:
         train = _keep_classes(train, cfg.classes)
         test = _keep_classes(test, cfg.classes) if test is not None else None
         names = cfg.classes
+    train_subjects = train.subjects()
     if cfg.val_subjects == 0:  # refit: every training subject fits, no early stopping
-        log.info("val_subjects=0: all %d training subjects fit; the last epoch is kept", len(train.subjects()))
+        log.info("val_subjects=0: all %d training subjects fit; the last epoch is kept", len(train_subjects))
         val_subjects: list[str] = []
+    elif isinstance(cfg.val_subjects, float) and len(train_subjects) < 2:
+        # a share (the default) of one subject: nobody to hold out, which is not the user's mistake
+        log.warning("one training subject (%s): none can be held out for early stopping (val_subjects=%g); "
+                    "it trains on all of it for the full epoch budget and keeps the last epoch, as "
+                    "--val-subjects 0 would", ", ".join(train_subjects), cfg.val_subjects)
+        val_subjects = []
+    elif isinstance(cfg.val_subjects, int) and cfg.val_subjects >= len(train_subjects):
+        raise ConfigError(f"--val-subjects {cfg.val_subjects}: there are only {len(train_subjects)} training "
+                          f"subjects ({', '.join(train_subjects)}) and at least one must be left to train on; "
+                          f"give fewer, or 0 to train on all of them without early stopping")
     else:
-        val_subjects = validation_subjects(train.subjects(), cfg.val_subjects, cfg.seed)[1]
+        val_subjects = validation_subjects(train_subjects, cfg.val_subjects, cfg.seed)[1]
     fit, val = leave_subjects_out(train, val_subjects)
     if not fit.labelled.any():
         if len(fit) == 0:
@@ -160,20 +171,23 @@ def heldout_subjects(windows: dict[str, WindowSet], requested: tuple[str, ...] |
 
 
 def split_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: str, data_dir=None,
-                  stride: int | None = None, test_subjects: tuple[str, ...] | list[str] = ()
-                  ) -> tuple[WindowSet, WindowSet]:
+                  stride: int | None = None, test_subjects: tuple[str, ...] | list[str] = (),
+                  shift: int = 0) -> tuple[WindowSet, WindowSet]:
     """(windows of `split`, training windows) labelled in a model's label order, for evaluation.
 
     Test subjects are `test_subjects` (a name per subject, e.g. the ones a run recorded) for the
     sources they belong to, else each source's default. Windows whose label the model does not
-    know are dropped (e.g. transitions for a 6-class model).
+    know are dropped (e.g. transitions for a 6-class model). `shift`: the same windows, each cut
+    that many samples later (see `make_windows`), for test-time averaging.
     """
     from tcnvae.contract import STRIDE
 
     multi = len(data) > 1
     union: list[str] = []
     evals, trains = [], []
-    windows = {name: load_windows(name, data_dir, WINDOW, stride or STRIDE) for name in data}
+    # shifted sets are not cached: used once, each would add a copy of the dataset's windows on disk
+    windows = {name: make_windows(load_recordings(name, data_dir), WINDOW, stride or STRIDE, shift=shift) if shift
+               else load_windows(name, data_dir, WINDOW, stride or STRIDE) for name in data}
     held = {} if split == "all" else assign_subjects(test_subjects, {n: ws.subjects() for n, ws in windows.items()})
     for name, raw in windows.items():
         ws = _relabel(raw, name, multi, union)
