@@ -62,9 +62,22 @@ def base_config(path: Path | None, sets: dict) -> TrainConfig:
     return TrainConfig(**doc)
 
 
+def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int) -> dict:
+    """MiniRocket's fold scores, kept in the fold's run folder: a resumed suite does not refit them
+    (on ~23k HAPT windows one fit takes 10-35 min here)."""
+    path = run_dir / "minirocket.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    mr = {k: v for k, v in minirocket_fold(cfg, fold, data_dir, seed).items() if k != "labels"}
+    tmp = path.with_name(".minirocket.json.tmp")
+    tmp.write_text(json.dumps(mr))
+    tmp.replace(path)
+    return mr
+
+
 def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int) -> dict:
     ours = train_fold(cfg, fold, run_dir, data_dir)
-    mr = minirocket_fold(cfg, fold, data_dir, seed)
+    mr = minirocket_cached(cfg, fold, run_dir, data_dir, seed)
     return {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
             "tcnvae": {k: ours[k] for k in ("accuracy", "macro_f1", "n_windows")},
             "minirocket": {k: mr[k] for k in ("accuracy", "macro_f1", "n_windows")}, "minirocket_fit_s": mr["fit_s"]}
@@ -122,7 +135,11 @@ def main() -> int:
     ap.add_argument("--config", type=Path, default=None, help="a training config (default: `tcnvae train`'s)")
     ap.add_argument("--set", dest="sets", action="append", default=[], help="TrainConfig override key=value")
     ap.add_argument("--from", dest="from_path", type=Path, default=ROOT.parent / "shared" / "data" / "uci-hapt.zip")
-    ap.add_argument("--runs", type=Path, default=None, help="run folders (default: a temporary folder)")
+    ap.add_argument("--runs", type=Path, default=None, help="run folders (default: a temporary folder); a "
+                    "finished fold's TCN-VAE and MiniRocket scores found there are reused")
+    ap.add_argument("--only-folds", default=None, metavar="I,J",
+                    help="run just these folds (1-based) of each seed's split, e.g. to share the folds out "
+                         "over several processes; join their printed rows with --publish")
     ap.add_argument("--no-append", action="store_true")
     ap.add_argument("--publish", type=Path, default=None, metavar="LOG",
                     help="only publish the table of the fold rows a run printed (one dataset; e.g. a run "
@@ -133,6 +150,9 @@ def main() -> int:
     unknown = [n for n in names if n not in DATASETS]
     if unknown:
         ap.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
+    only = {int(i) for i in args.only_folds.split(",")} if args.only_folds else set()
+    if only - set(range(1, args.folds + 1)):
+        ap.error(f"--only-folds {args.only_folds}: folds are numbered 1 to {args.folds}")
     sets = parse_sets(args.sets)
     base = base_config(args.config, sets)
     if args.publish is not None:
@@ -148,13 +168,16 @@ def main() -> int:
         for seed in seeds:
             cfg = dataclasses.replace(base, seed=seed, **DATASETS[name])
             for fold in subject_folds(cfg.data, args.folds, seed, cfg.stride, data_dir):
+                if only and fold.index not in only:
+                    continue
                 row = run_fold(cfg, fold, runs / name / f"seed-{seed}" / f"fold-{fold.index}", data_dir, seed)
                 results[name].append(row)
                 print(json.dumps(row), flush=True)
-    (runs / "suite.json").write_text(json.dumps({"config": dataclasses.asdict(base), "results": results}, indent=2,
+    summary = runs / (f"suite-folds-{args.only_folds}.json" if only else "suite.json")  # one per process
+    summary.write_text(json.dumps({"config": dataclasses.asdict(base), "results": results}, indent=2,
                                                 default=str))
     publish_table(args, results, seeds, sets, base, f"; {time.perf_counter() - t0:.0f} s in all. Per-fold rows in "
-                  f"{runs / 'suite.json'}.")
+                  f"{summary}.")
     return 0
 
 
