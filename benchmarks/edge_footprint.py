@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,10 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.serve_load import free_port  # noqa: E402
+
 FULL_VENV = ROOT / ".venv"
 SAMPLE = ROOT / ".." / "shared" / "conformance" / "realistic_imu_sample.json"
 EXAMPLE_CSV = ROOT / "src" / "tcnvae" / "data" / "examples" / "csv_example" / "user01_walk.csv"
@@ -59,12 +62,6 @@ def build_edge_venv(venv: Path) -> float:
     run([sys.executable, "-m", "venv", str(venv)])
     run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT)])
     return time.perf_counter() - t0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_s(pid: int) -> float:
