@@ -26,14 +26,33 @@ def minirocket_predict(normalizer, train_x: np.ndarray, train_y: np.ndarray, tes
     return predict(test_x), fit_s
 
 
-def minirocket_fold(cfg, fold, data_dir, seed: int = 0) -> dict:
+def votes(pred: np.ndarray, shifted_preds: list[np.ndarray], n_classes: int) -> np.ndarray:
+    """Labels averaged over a window and its shifted copies as a vote (the ridge classifier gives no
+    probabilities); a tie goes to the unshifted window."""
+    tally = np.eye(n_classes)[pred] * (1 + 1e-6)
+    for p in shifted_preds:
+        tally = tally + np.eye(n_classes)[p]
+    return tally.argmax(1)
+
+
+def minirocket_fold(cfg, fold, data_dir, seed: int = 0, shifted: dict | None = None) -> dict:
     """Fold scores (+ `labels`, `fit_s`) of MiniRocket on one subject fold of `tcnvae.train.cv`, fitted
-    on exactly the windows the fold's TCN-VAE trained on (its training + validation subjects)."""
+    on exactly the windows the fold's TCN-VAE trained on (its training + validation subjects).
+    `shifted` ({offset: WindowSet of the test windows shifted}): also `averaged`, the scores of the
+    vote over each window and its shifted copies."""
     from tcnvae.train.cv import fold_config, fold_scores
     from tcnvae.train.prepare import prepare
 
     data = prepare(fold_config(cfg, fold), data_dir)
     x = np.concatenate([data.train.x, data.val.x])
     y = np.concatenate([data.train.y, data.val.y])
-    pred, fit_s = minirocket_predict(data.normalizer, x, y, data.test.x, seed)
-    return {**fold_scores(data.test.y, pred, data.label_names), "labels": data.label_names, "fit_s": fit_s}
+    predict, fit_s = minirocket_fit(data.normalizer, x, y, seed)
+    pred = predict(data.test.x)
+    out = {**fold_scores(data.test.y, pred, data.label_names), "labels": data.label_names, "fit_s": fit_s}
+    if shifted:
+        for d, ws in shifted.items():
+            if not np.array_equal(ws.y, data.test.y):
+                raise ValueError(f"fold {fold.index}: the windows shifted by {d} do not match its test windows")
+        out["averaged"] = fold_scores(data.test.y, votes(pred, [predict(ws.x) for ws in shifted.values()],
+                                                         len(data.label_names)), data.label_names)
+    return out

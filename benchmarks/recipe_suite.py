@@ -31,9 +31,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _minirocket import minirocket_fold  # noqa: E402
 from _report import publish  # noqa: E402
 
+from tcnvae.cli.evaluate import average_offsets  # noqa: E402
+
 from tcnvae.data.fetch import fetch  # noqa: E402
+from tcnvae.data.normalize import Normalizer  # noqa: E402
+from tcnvae.evaluate import evaluate_model  # noqa: E402
+from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
 from tcnvae.train.cv import subject_folds, train_fold  # noqa: E402
+from tcnvae.train.prepare import shifted_windows, split_windows  # noqa: E402
 
 HAPT6 = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
 DATASETS = {"watch": {"data": ("watch",)},
@@ -62,25 +68,46 @@ def base_config(path: Path | None, sets: dict) -> TrainConfig:
     return TrainConfig(**doc)
 
 
-def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int) -> dict:
+SCORES = ("accuracy", "macro_f1", "n_windows")
+
+
+def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, shifted: dict) -> dict:
     """MiniRocket's fold scores, kept in the fold's run folder: a resumed suite does not refit them
     (on ~23k HAPT windows one fit takes 10-35 min here)."""
     path = run_dir / "minirocket.json"
     if path.is_file():
-        return json.loads(path.read_text())
-    mr = {k: v for k, v in minirocket_fold(cfg, fold, data_dir, seed).items() if k != "labels"}
+        cached = json.loads(path.read_text())
+        if "averaged" in cached or not shifted:
+            return cached
+    mr = {k: v for k, v in minirocket_fold(cfg, fold, data_dir, seed, shifted).items() if k != "labels"}
     tmp = path.with_name(".minirocket.json.tmp")
     tmp.write_text(json.dumps(mr))
     tmp.replace(path)
     return mr
 
 
-def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int) -> dict:
+def tcnvae_averaged(run_dir: Path, test, shifted: dict) -> dict:
+    """The fold model's scores with its probabilities averaged over the shifted test windows."""
+    model, _ = load_model(run_dir / "model.safetensors")
+    metrics, _ = evaluate_model(model, Normalizer.load(run_dir / "normalization.json"), test, shifted=shifted)
+    return {k: metrics[k] for k in SCORES}
+
+
+def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, offsets: list[int]) -> dict:
     ours = train_fold(cfg, fold, run_dir, data_dir)
-    mr = minirocket_cached(cfg, fold, run_dir, data_dir, seed)
-    return {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
-            "tcnvae": {k: ours[k] for k in ("accuracy", "macro_f1", "n_windows")},
-            "minirocket": {k: mr[k] for k in ("accuracy", "macro_f1", "n_windows")}, "minirocket_fit_s": mr["fit_s"]}
+    labels = tuple(json.loads((run_dir / "model_config.json").read_text())["label_names"])
+    test, _ = split_windows(cfg.data, labels, "test", data_dir, cfg.stride, fold.test_subjects)
+    shifted = shifted_windows(cfg.data, labels, "test", offsets, data_dir, cfg.stride, fold.test_subjects)
+    mr = minirocket_cached(cfg, fold, run_dir, data_dir, seed, shifted)
+    row = {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
+           "tcnvae": {k: ours[k] for k in SCORES}, "minirocket": {k: mr[k] for k in SCORES},
+           "minirocket_fit_s": mr["fit_s"]}
+    if offsets:
+        if len(test) != ours["n_windows"]:
+            raise SystemExit(f"fold {fold.index}: {len(test)} evaluation windows, the run scored {ours['n_windows']}")
+        row.update(offsets=offsets, tcnvae_averaged=tcnvae_averaged(run_dir, test, shifted),
+                   minirocket_averaged={k: mr["averaged"][k] for k in SCORES})
+    return row
 
 
 def _ms(values: list[float]) -> str:
@@ -89,15 +116,24 @@ def _ms(values: list[float]) -> str:
 
 
 def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
+    """One row per dataset (one pass), and one more with both methods averaged over shifted windows
+    where the rows carry it (`tcnvae_averaged`: probabilities; `minirocket_averaged`: a vote)."""
     lines = ["| dataset | folds × seeds | TCN-VAE macro-F1 | MiniRocket macro-F1 | paired Δ (ours − MR) | folds won | "
              "TCN-VAE acc | MiniRocket acc |", "|---|---|---|---|---|---|---|---|"]
     for name, rows in results.items():
-        ours = [r["tcnvae"]["macro_f1"] for r in rows]
-        mr = [r["minirocket"]["macro_f1"] for r in rows]
-        diff = [a - b for a, b in zip(ours, mr)]
-        lines.append(f"| {name} | {k} × {len(seeds)} | **{_ms(ours)}** | {_ms(mr)} | {_ms(diff)} | "
-                     f"{sum(d > 0 for d in diff)} of {len(diff)} | {_ms([r['tcnvae']['accuracy'] for r in rows])} | "
-                     f"{_ms([r['minirocket']['accuracy'] for r in rows])} |")
+        kinds = [("tcnvae", "minirocket", name)]
+        averaged = [r for r in rows if "tcnvae_averaged" in r]
+        if averaged:
+            kinds.append(("tcnvae_averaged", "minirocket_averaged",
+                          f"{name}, both averaged over ±{', ±'.join(str(d) for d in averaged[0]['offsets'] if d > 0)}"
+                          f"{f' ({len(averaged)} folds)' if len(averaged) < len(rows) else ''}"))
+        for a, b, label in kinds:
+            use = rows if a == "tcnvae" else averaged
+            ours, mr = [r[a]["macro_f1"] for r in use], [r[b]["macro_f1"] for r in use]
+            diff = [x - y for x, y in zip(ours, mr)]
+            lines.append(f"| {label} | {k} × {len(seeds)} | **{_ms(ours)}** | {_ms(mr)} | {_ms(diff)} | "
+                         f"{sum(d > 0 for d in diff)} of {len(diff)} | {_ms([r[a]['accuracy'] for r in use])} | "
+                         f"{_ms([r[b]['accuracy'] for r in use])} |")
     return "\n".join(lines)
 
 
@@ -140,6 +176,9 @@ def main() -> int:
     ap.add_argument("--only-folds", default=None, metavar="I,J",
                     help="run just these folds (1-based) of each seed's split, e.g. to share the folds out "
                          "over several processes; join their printed rows with --publish")
+    ap.add_argument("--average-shifts", default="25,50", metavar="D,D|none",
+                    help="also score both methods averaged over each test window shifted by ±D samples "
+                         "(`tcnvae evaluate --average-shifts`; default 25,50; none: one pass only)")
     ap.add_argument("--no-append", action="store_true")
     ap.add_argument("--publish", type=Path, default=None, metavar="LOG",
                     help="only publish the table of the fold rows a run printed (one dataset; e.g. a run "
@@ -153,6 +192,7 @@ def main() -> int:
     only = {int(i) for i in args.only_folds.split(",")} if args.only_folds else set()
     if only - set(range(1, args.folds + 1)):
         ap.error(f"--only-folds {args.only_folds}: folds are numbered 1 to {args.folds}")
+    offsets = [] if args.average_shifts == "none" else average_offsets(args.average_shifts)
     sets = parse_sets(args.sets)
     base = base_config(args.config, sets)
     if args.publish is not None:
@@ -170,7 +210,8 @@ def main() -> int:
             for fold in subject_folds(cfg.data, args.folds, seed, cfg.stride, data_dir):
                 if only and fold.index not in only:
                     continue
-                row = run_fold(cfg, fold, runs / name / f"seed-{seed}" / f"fold-{fold.index}", data_dir, seed)
+                row = run_fold(cfg, fold, runs / name / f"seed-{seed}" / f"fold-{fold.index}", data_dir, seed,
+                               offsets)
                 results[name].append(row)
                 print(json.dumps(row), flush=True)
     summary = runs / (f"suite-folds-{args.only_folds}.json" if only else "suite.json")  # one per process

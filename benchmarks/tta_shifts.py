@@ -37,34 +37,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _minirocket import minirocket_fit  # noqa: E402
 from _report import publish  # noqa: E402
 
-from tcnvae.contract import STRIDE, WINDOW  # noqa: E402
-from tcnvae.data.dataset import default_test_subjects, load_recordings  # noqa: E402
+from tcnvae.data.dataset import default_test_subjects  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
 from tcnvae.data.normalize import Normalizer  # noqa: E402
-from tcnvae.data.windows import label_run_starts  # noqa: E402
 from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.evaluate import classification_metrics  # noqa: E402
 from tcnvae.registry.store import Registry  # noqa: E402
 from tcnvae.train.config import build_config  # noqa: E402
 from tcnvae.train.loop import predict  # noqa: E402
-from tcnvae.train.prepare import prepare  # noqa: E402
-
-
-def test_windows(recordings, test_subjects: list[str], label_names: tuple[str, ...], offsets: list[int]):
-    """Labels and, per shift (0 first), the windows [N, WINDOW, 9] of the test subjects."""
-    ys, shifted = [], {d: [] for d in [0] + offsets}
-    for rec in recordings:
-        if rec.subject not in test_subjects or len(rec) < WINDOW:
-            continue
-        starts = label_run_starts(rec.labels, WINDOW, STRIDE, "segment")
-        names = np.array([rec.label_names[k] for k in rec.labels[starts]])
-        keep = np.isin(names, label_names)
-        starts, names = starts[keep], names[keep]
-        ys.append(np.array([label_names.index(n) for n in names], dtype=np.int64))
-        for d in shifted:
-            s = np.clip(starts + d, 0, len(rec) - WINDOW)
-            shifted[d].append(np.stack([rec.signals[a:a + WINDOW] for a in s]).astype(np.float32))
-    return np.concatenate(ys), {d: np.concatenate(v) for d, v in shifted.items()}
+from tcnvae.train.prepare import prepare, shifted_windows, split_windows  # noqa: E402
 
 
 def models_to_score(args, data_dir: Path):
@@ -85,13 +66,14 @@ def models_to_score(args, data_dir: Path):
 
 
 def minirocket_votes(run: Path, windows: dict[int, np.ndarray], n_classes: int, data_dir: Path) -> dict:
-    """One-hot MiniRocket answers per shift, fitted on exactly the windows the run trained on."""
+    """One-hot MiniRocket answers per shift, fitted on exactly the windows the run trained on: their
+    mean is a vote (a tie goes to the unshifted window)."""
     data = prepare(build_config(run / "train_config.json"), data_dir)
     fit, _ = minirocket_fit(data.normalizer, np.concatenate([data.train.x, data.val.x]),
                             np.concatenate([data.train.y, data.val.y]))
-    votes = {d: np.eye(n_classes)[fit(x)] for d, x in windows.items()}
-    votes[0] = votes[0] * (1 + 1e-6)  # a tie goes to the unshifted window
-    return votes
+    onehot = {d: np.eye(n_classes)[fit(x)] for d, x in windows.items()}
+    onehot[0] = onehot[0] * (1 + 1e-6)
+    return onehot
 
 
 def averaged_rows(who: str, outputs: dict[int, np.ndarray], y: np.ndarray, label_names: tuple[str, ...],
@@ -128,18 +110,20 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     offsets = [int(v) for v in args.offsets.split(",")]
     data_dir = Path(tempfile.mkdtemp(prefix="tcnvae-tta-"))
-    recordings: dict[str, list] = {}
+    fetched: set[str] = set()
     rows = ["| model | averaged over (samples) | passes per answer | macro-F1 | accuracy | Δ macro-F1 vs one pass |"
             " windows improved / worsened |", "|---|---|---:|---:|---:|---:|---|"]
     deltas: dict[bool, dict[int, list[float]]] = {}  # MiniRocket or not -> offsets used -> Δ per model
     for ref, model, norm, dataset, test_subjects, run in models_to_score(args, data_dir):
-        if dataset not in recordings:
-            if dataset == "uci-hapt" and args.runs:  # embedded sets (watch) fetch themselves
-                fetch("uci-hapt", from_path=args.from_path, data_dir=data_dir)
-            recordings[dataset] = load_recordings(dataset, data_dir)
+        if dataset == "uci-hapt" and args.runs and dataset not in fetched:  # embedded sets (watch) fetch themselves
+            fetch("uci-hapt", from_path=args.from_path, data_dir=data_dir)
+        fetched.add(dataset)
         label_names = tuple(model.config.label_names)
         signed = sorted({s * d for d in offsets for s in (-1, 1)})
-        y, windows = test_windows(recordings[dataset], test_subjects, label_names, signed)
+        test, _ = split_windows((dataset,), label_names, "test", data_dir, test_subjects=test_subjects)
+        y = test.y
+        windows = {0: test.x, **{d: ws.x for d, ws in shifted_windows((dataset,), label_names, "test", signed,
+                                                                       data_dir, test_subjects=test_subjects).items()}}
         t0 = time.perf_counter()
         probs = {d: predict(model, norm.apply(x))[0] for d, x in windows.items()}
         per_pass_ms = (time.perf_counter() - t0) / (len(windows) * len(y)) * 1e3

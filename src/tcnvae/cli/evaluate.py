@@ -18,7 +18,7 @@ from pathlib import Path
 from tcnvae.cli.common import MODELS_HELP
 from tcnvae.errors import TcnvaeError
 from tcnvae.evaluate import evaluate_model, write_evaluation
-from tcnvae.train.prepare import split_windows
+from tcnvae.train.prepare import shifted_windows, split_windows
 
 
 def register(sub) -> None:
@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
     if not len(test):
         raise TcnvaeError(f"no {args.split} windows with the model's labels {list(model.config.label_names)} "
                           f"in {', '.join(names)}")
-    shifted = {d: split_windows(names, tuple(model.config.label_names), args.split, args.data_dir,
-                                test_subjects=test_subjects, shift=d)[0] for d in offsets}
+    shifted = shifted_windows(names, tuple(model.config.label_names), args.split, offsets, args.data_dir,
+                              test_subjects=test_subjects)
     out.mkdir(parents=True, exist_ok=True)
     # averaged numbers go under their own key (test_averaged): the one-pass ones stay beside them
     split = f"{args.split}_averaged" if offsets else args.split

@@ -213,6 +213,14 @@ def split_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: st
     return ev, tr
 
 
+def shifted_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: str, offsets: list[int],
+                    data_dir=None, stride: int | None = None, test_subjects: tuple[str, ...] | list[str] = ()
+                    ) -> dict[int, WindowSet]:
+    """{offset: the `split_windows` evaluation windows, each cut `offset` samples later}: the
+    neighbours that test-time averaging adds (`evaluate_model(shifted=...)`)."""
+    return {d: split_windows(data, label_names, split, data_dir, stride, test_subjects, shift=d)[0] for d in offsets}
+
+
 def _keep_model_labels(ws: WindowSet, label_names: tuple[str, ...]) -> WindowSet:
     lut = np.array([label_names.index(n) if n in label_names else -1 for n in ws.label_names], dtype=np.int64)
     y = lut[ws.y]
