@@ -34,12 +34,8 @@ from _report import publish  # noqa: E402
 from tcnvae.cli.evaluate import average_offsets  # noqa: E402
 
 from tcnvae.data.fetch import fetch  # noqa: E402
-from tcnvae.data.normalize import Normalizer  # noqa: E402
-from tcnvae.evaluate import evaluate_model  # noqa: E402
-from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
-from tcnvae.train.cv import subject_folds, train_fold  # noqa: E402
-from tcnvae.train.prepare import shifted_windows, split_windows  # noqa: E402
+from tcnvae.train.cv import averaged_fold_scores, fold_test_windows, subject_folds, train_fold  # noqa: E402
 
 HAPT6 = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
 DATASETS = {"watch": {"data": ("watch",)},
@@ -86,18 +82,10 @@ def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, see
     return mr
 
 
-def tcnvae_averaged(run_dir: Path, test, shifted: dict) -> dict:
-    """The fold model's scores with its probabilities averaged over the shifted test windows."""
-    model, _ = load_model(run_dir / "model.safetensors")
-    metrics, _ = evaluate_model(model, Normalizer.load(run_dir / "normalization.json"), test, shifted=shifted)
-    return {k: metrics[k] for k in SCORES}
-
-
 def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, offsets: list[int]) -> dict:
     ours = train_fold(cfg, fold, run_dir, data_dir)
     labels = tuple(json.loads((run_dir / "model_config.json").read_text())["label_names"])
-    test, _ = split_windows(cfg.data, labels, "test", data_dir, cfg.stride, fold.test_subjects)
-    shifted = shifted_windows(cfg.data, labels, "test", offsets, data_dir, cfg.stride, fold.test_subjects)
+    test, shifted = fold_test_windows(cfg, fold, labels, offsets, data_dir)
     mr = minirocket_cached(cfg, fold, run_dir, data_dir, seed, shifted)
     row = {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
            "tcnvae": {k: ours[k] for k in SCORES}, "minirocket": {k: mr[k] for k in SCORES},
@@ -105,7 +93,8 @@ def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, o
     if offsets:
         if len(test) != ours["n_windows"]:
             raise SystemExit(f"fold {fold.index}: {len(test)} evaluation windows, the run scored {ours['n_windows']}")
-        row.update(offsets=offsets, tcnvae_averaged=tcnvae_averaged(run_dir, test, shifted),
+        row.update(offsets=offsets, tcnvae_averaged={k: v for k, v in averaged_fold_scores(run_dir, test, shifted).items()
+                                                     if k in SCORES},
                    minirocket_averaged={k: mr["averaged"][k] for k in SCORES})
     return row
 

@@ -61,8 +61,18 @@ def test_cv_cli_leave_one_subject_out(tmp_path: Path) -> None:
     s = doc["summary"]
     assert s["n_windows"] == sum(f["n_windows"] for f in doc["folds"]) == int(np.sum(s["confusion_matrix"]))
     assert "| **mean ± sd** | 3 folds |" in proc.stdout and (out / "confusion_matrix_cv.png").is_file()
-    # a second call reuses the finished folds
+    # a second call reuses the finished folds; --average-shifts adds the averaged scores beside them
     again = cli("cv", "--data", "csv", "--folds", "3", "--out", str(out), "--preset", "tiny", "--epochs", "1",
-                "--batch-size", "32", "--val-subjects", "1", "--threads", "2")
-    assert again.returncode == 0 and "reusing the finished run" in again.stderr
-    assert json.loads((out / "cv.json").read_text())["summary"] == s
+                "--batch-size", "32", "--val-subjects", "1", "--threads", "2", "--average-shifts", "25")
+    assert again.returncode == 0 and "reusing the finished run" in again.stderr, again.stderr[-3000:]
+    doc = json.loads((out / "cv.json").read_text())
+    averaged = doc["summary"].pop("averaged")
+    assert doc["summary"] == s and averaged["offsets"] == [-25, 25] and averaged["n_windows"] == s["n_windows"]
+    assert "macro-F1 averaged over ±25 |" in again.stdout
+    # each fold's averaged score is what `tcnvae evaluate --average-shifts` reports for its model
+    fold = doc["folds"][0]
+    ev = cli("evaluate", fold["run_dir"], "--data", "csv", "--average-shifts", "25", "--out", str(tmp_path / "ev"))
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    got = json.loads((tmp_path / "ev" / "eval_metrics.json").read_text())["test_averaged"]
+    assert got["macro_f1"] == pytest.approx(fold["averaged"]["macro_f1"], abs=1e-9)
+    assert got["confusion_matrix"] == fold["averaged"]["confusion_matrix"]

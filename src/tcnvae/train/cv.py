@@ -8,6 +8,7 @@ windows (e.g. MiniRocket beside the TCN-VAE, several seeds):
 * `prepare(fold_config(...))` -> that fold's train / validation / test windows;
 * `train_fold` -> one TCN-VAE trained and scored on a fold (its run directory kept);
 * `fold_scores` -> the per-fold numbers of any method's predictions;
+* `fold_test_windows` + `averaged_fold_scores` -> a fold model averaged over shifted test windows;
 * `summarize` -> mean ± sd over folds and the confusion matrix summed over folds.
 
 `cross_validate` runs them all and writes `cv.json`, `confusion_matrix_cv.png` and one run
@@ -29,7 +30,7 @@ import numpy as np
 from tcnvae.contract import WINDOW
 from tcnvae.data.dataset import load_recordings
 from tcnvae.data.splits import kfold_subjects
-from tcnvae.data.windows import make_windows
+from tcnvae.data.windows import WindowSet, make_windows
 from tcnvae.evaluate import classification_metrics, plot_confusion
 from tcnvae.train.config import ConfigError, TrainConfig
 from tcnvae.train.run import train_run
@@ -93,6 +94,27 @@ def train_fold(cfg: TrainConfig, fold: Fold, run_dir: Path, data_dir=None,
             "run_dir": str(run_dir)}
 
 
+def fold_test_windows(cfg: TrainConfig, fold: Fold, label_names: tuple[str, ...], offsets: list[int],
+                      data_dir=None) -> tuple[WindowSet, dict[int, WindowSet]]:
+    """(the fold's test windows as its model was scored on them, {offset: the same windows shifted})."""
+    from tcnvae.train.prepare import shifted_windows, split_windows
+
+    test, _ = split_windows(cfg.data, label_names, "test", data_dir, cfg.stride, fold.test_subjects)
+    return test, shifted_windows(cfg.data, label_names, "test", offsets, data_dir, cfg.stride, fold.test_subjects)
+
+
+def averaged_fold_scores(run_dir: Path, test: WindowSet, shifted: dict[int, WindowSet]) -> dict:
+    """A fold model's scores with its class probabilities averaged over each test window and its
+    shifted copies (what `tcnvae evaluate --average-shifts` reports)."""
+    from tcnvae.data.normalize import Normalizer
+    from tcnvae.evaluate import evaluate_model
+    from tcnvae.model.checkpoint import load_model
+
+    model, _ = load_model(run_dir / "model.safetensors")
+    metrics, _ = evaluate_model(model, Normalizer.load(run_dir / "normalization.json"), test, shifted=shifted)
+    return {k: metrics[k] for k in ("n_windows", "accuracy", "macro_f1", "confusion_matrix")}
+
+
 def summarize(folds: list[dict], label_names: tuple[str, ...]) -> dict:
     """Mean and sample sd over folds, plus scores of the confusion matrix summed over folds."""
     acc = np.array([f["accuracy"] for f in folds])
@@ -113,8 +135,10 @@ def summarize(folds: list[dict], label_names: tuple[str, ...]) -> dict:
 
 def cross_validate(cfg: TrainConfig, k: int, out_dir: Path, fold_seed: int = 0, data_dir=None,
                    on_fold: Callable[[dict], None] | None = None,
-                   on_epoch: Callable[[dict], None] | None = None) -> dict:
-    """K subject-wise folds of `cfg`'s model; writes cv.json + confusion_matrix_cv.png in `out_dir`."""
+                   on_epoch: Callable[[dict], None] | None = None, offsets: list[int] = ()) -> dict:
+    """K subject-wise folds of `cfg`'s model; writes cv.json + confusion_matrix_cv.png in `out_dir`.
+    `offsets`: each fold is also scored averaged over its shifted test windows (row `averaged`,
+    summary `averaged`)."""
     out_dir = Path(out_dir)
     folds = subject_folds(cfg.data, k, fold_seed, cfg.stride, data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -123,10 +147,15 @@ def cross_validate(cfg: TrainConfig, k: int, out_dir: Path, fold_seed: int = 0, 
         log.info("fold %d/%d: test subjects %s", fold.index, k, ", ".join(fold.test_subjects))
         row = train_fold(cfg, fold, out_dir / f"fold-{fold.index}", data_dir, on_epoch)
         labels = labels or tuple(json.loads((out_dir / f"fold-{fold.index}" / "labels.json").read_text())["labels"])
+        if offsets:
+            row["averaged"] = averaged_fold_scores(Path(row["run_dir"]),
+                                                   *fold_test_windows(cfg, fold, labels, list(offsets), data_dir))
         results.append(row)
         if on_fold:
             on_fold(row)
     summary = summarize(results, labels)
+    if offsets:
+        summary["averaged"] = {"offsets": list(offsets), **summarize([r["averaged"] for r in results], labels)}
     doc = {"data": list(cfg.data), "folds": results, "summary": summary, "fold_seed": fold_seed,
            "leave_one_subject_out": all(len(f.test_subjects) == 1 for f in folds), "config": cfg.to_dict()}
     tmp = out_dir / f".{CV_FILE}.tmp"
