@@ -29,13 +29,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _minirocket import minirocket_fold  # noqa: E402
+from adabn_subjects import per_subject_adabn  # noqa: E402
 from _report import publish  # noqa: E402
 
 from tcnvae.cli.evaluate import average_offsets  # noqa: E402
 
+from tcnvae.data.dataset import load_recordings  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
+from tcnvae.data.normalize import Normalizer  # noqa: E402
+from tcnvae.model.adabn import has_batch_norm  # noqa: E402
+from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
-from tcnvae.train.cv import averaged_fold_scores, fold_test_windows, subject_folds, train_fold  # noqa: E402
+from tcnvae.train.cv import averaged_fold_scores, fold_scores, fold_test_windows, subject_folds, train_fold  # noqa: E402
 
 HAPT6 = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
 DATASETS = {"watch": {"data": ("watch",)},
@@ -82,14 +87,28 @@ def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, see
     return mr
 
 
+def adabn_scores(run_dir: Path, test, data: tuple[str, ...], data_dir: Path) -> dict | None:
+    """The fold model's scores with BatchNorm re-estimated per test subject from that subject's
+    unlabelled windows (`tcnvae adapt`, AdaBN); None for a preset without BatchNorm."""
+    model, _ = load_model(run_dir / "model.safetensors")
+    if not has_batch_norm(model):
+        return None
+    recordings = [r for name in data for r in load_recordings(name, data_dir)]
+    y, _, after, _ = per_subject_adabn(model, Normalizer.load(run_dir / "normalization.json"), test, recordings)
+    return {k: v for k, v in fold_scores(y, after, test.label_names).items() if k in SCORES}
+
+
 def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, offsets: list[int]) -> dict:
     ours = train_fold(cfg, fold, run_dir, data_dir)
     labels = tuple(json.loads((run_dir / "model_config.json").read_text())["label_names"])
     test, shifted = fold_test_windows(cfg, fold, labels, offsets, data_dir)
+    adapted = adabn_scores(run_dir, test, cfg.data, data_dir)
     mr = minirocket_cached(cfg, fold, run_dir, data_dir, seed, shifted)
     row = {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
            "tcnvae": {k: ours[k] for k in SCORES}, "minirocket": {k: mr[k] for k in SCORES},
            "minirocket_fit_s": mr["fit_s"]}
+    if adapted is not None:
+        row["tcnvae_adabn"] = adapted
     if offsets:
         if len(test) != ours["n_windows"]:
             raise SystemExit(f"fold {fold.index}: {len(test)} evaluation windows, the run scored {ours['n_windows']}")
@@ -105,19 +124,23 @@ def _ms(values: list[float]) -> str:
 
 
 def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
-    """One row per dataset (one pass), and one more with both methods averaged over shifted windows
-    where the rows carry it (`tcnvae_averaged`: probabilities; `minirocket_averaged`: a vote)."""
+    """One row per dataset (one pass), then where the rows carry them: both methods averaged over
+    shifted windows (`tcnvae_averaged`: probabilities; `minirocket_averaged`: a vote), and the
+    TCN-VAE adapted to each test subject without labels (`tcnvae_adabn`)."""
     lines = ["| dataset | folds × seeds | TCN-VAE macro-F1 | MiniRocket macro-F1 | paired Δ (ours − MR) | folds won | "
              "TCN-VAE acc | MiniRocket acc |", "|---|---|---|---|---|---|---|---|"]
     for name, rows in results.items():
-        kinds = [("tcnvae", "minirocket", name)]
+        kinds = [("tcnvae", "minirocket", name, rows)]
         averaged = [r for r in rows if "tcnvae_averaged" in r]
         if averaged:
             kinds.append(("tcnvae_averaged", "minirocket_averaged",
                           f"{name}, both averaged over ±{', ±'.join(str(d) for d in averaged[0]['offsets'] if d > 0)}"
-                          f"{f' ({len(averaged)} folds)' if len(averaged) < len(rows) else ''}"))
-        for a, b, label in kinds:
-            use = rows if a == "tcnvae" else averaged
+                          f"{f' ({len(averaged)} folds)' if len(averaged) < len(rows) else ''}", averaged))
+        adapted = [r for r in rows if "tcnvae_adabn" in r]
+        if adapted:
+            kinds.append(("tcnvae_adabn", "minirocket", f"{name}, TCN-VAE with AdaBN per test subject (MiniRocket "
+                          f"one pass){f' ({len(adapted)} folds)' if len(adapted) < len(rows) else ''}", adapted))
+        for a, b, label, use in kinds:
             ours, mr = [r[a]["macro_f1"] for r in use], [r[b]["macro_f1"] for r in use]
             diff = [x - y for x, y in zip(ours, mr)]
             lines.append(f"| {label} | {k} × {len(seeds)} | **{_ms(ours)}** | {_ms(mr)} | {_ms(diff)} | "
@@ -140,7 +163,12 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
     """The table of the fold rows in a run's printed output, saying how many folds it holds."""
     if len(names) != 1:
         raise SystemExit("--publish takes the log of one dataset's run: pass that one name to --datasets")
-    rows = [json.loads(line) for line in args.publish.read_text().splitlines() if line.startswith('{"fold"')]
+    by_fold = {}  # a resumed run prints a reused fold again: its last row counts
+    for line in args.publish.read_text().splitlines():
+        if line.startswith('{"fold"'):
+            row = json.loads(line)
+            by_fold[(row["seed"], row["fold"])] = row
+    rows = [by_fold[key] for key in sorted(by_fold)]
     expected = args.folds * len(seeds)
     publish_table(args, {names[0]: rows}, seeds, sets, base,
                   f". {len(rows)} of {expected} folds"
