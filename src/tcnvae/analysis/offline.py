@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from tcnvae.analysis.artifacts import write_analysis
 from tcnvae.analysis.pipeline import AnalysisConfig, analyze_recording
 from tcnvae.analysis.recording_io import RecordingMeta, load_recording_file
@@ -17,10 +19,12 @@ from tcnvae.runtime.engine import Engine
 log = logging.getLogger(__name__)
 
 
-def open_engine(model_ref: str, models_dir: Path, backend: str = "onnx", device: str = "cpu") -> Engine:
-    """A verified release from the registry, loaded into the runtime Engine (`device`: torch backend)."""
+def open_engine(model_ref: str, models_dir: Path, backend: str = "onnx", device: str = "cpu",
+                adapt: np.ndarray | None = None) -> Engine:
+    """A verified release from the registry, loaded into the runtime Engine (`device`: torch backend;
+    `adapt`: raw windows of the wearer to re-estimate BatchNorm statistics on, torch backend)."""
     release = Registry(models_dir).open(model_ref)
-    return Engine.from_release(release, backend=backend, device=device)
+    return Engine.from_release(release, backend=backend, device=device, adapt=adapt)
 
 
 def read_recording(path: Path, meta: RecordingMeta | None = None) -> Recording:
@@ -30,15 +34,20 @@ def read_recording(path: Path, meta: RecordingMeta | None = None) -> Recording:
 
 def analyze_file(recording: Recording, engine: Engine, out_dir: Path, config: AnalysisConfig,
                  on_start: Callable[[int], None] | None = None,
-                 progress: Callable[[int], None] | None = None) -> tuple[dict, dict[str, Path]]:
+                 progress: Callable[[int], None] | None = None,
+                 adaptation: dict | None = None) -> tuple[dict, dict[str, Path]]:
     """Analyse a recording (see read_recording) and write results.json, ethogram.png and
-    report.html into out_dir. `on_start(n_windows)` and `progress(n_done)` drive a progress bar.
+    report.html into out_dir. `on_start(n_windows)` and `progress(n_done)` drive a progress bar;
+    `adaptation` (how the engine was adapted to this wearer) is recorded in results.json.
     """
     n = (len(recording) - WINDOW) // config.stride + 1
     if on_start is not None:
         on_start(n)
+    model = engine.info.ref + (" (BatchNorm adapted to this recording)" if adaptation else "")
     results = analyze_recording(recording, engine.run, config, labels=tuple(engine.labels),
-                                source="model", model=engine.info.ref, progress=progress)
+                                source="model", model=model, progress=progress)
+    if adaptation:
+        results["adaptation"] = adaptation
     if engine.info.motifs:  # what each motif looks like, from the release's motifs.json
         results["motif_info"] = [{k: m.get(k) for k in ("id", "name", "description", "dominant_activities")}
                                  for m in engine.info.motifs]

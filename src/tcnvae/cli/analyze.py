@@ -19,7 +19,11 @@ def register(sub) -> None:
     p.add_argument("--stride", type=int, default=STRIDE, help=f"samples between windows (default {STRIDE})")
     p.add_argument("--rate-hz", type=float, default=None, help="CSV rate when it has no t column (default: from the t column)")
     p.add_argument("--units", default=None, help="CSV units, e.g. acc:g,gyro:deg/s (default: m/s^2, rad/s, uT)")
-    p.add_argument("--backend", default="onnx", choices=("onnx", "torch"), help="runtime for the model")
+    p.add_argument("--backend", default=None, choices=("onnx", "torch"),
+                   help="runtime for the model (default: onnx; torch with --adapt)")
+    p.add_argument("--adapt", action="store_true",
+                   help="first re-estimate the model's BatchNorm statistics on this recording's own windows "
+                        "(AdaBN: no labels, no weight changes; a new wearer or placement), torch backend")
     p.add_argument("--device", default="cpu", help="torch backend only: cpu (default), auto, cuda, cuda:N or mps")
     p.add_argument("--smooth-windows", type=int, default=5, help="ethogram smoothing width in windows (odd)")
     p.add_argument("--min-dwell-s", type=float, default=2.0, help="shortest ethogram segment in seconds")
@@ -35,24 +39,32 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from tcnvae.analysis.offline import analyze_file, open_engine, read_recording
-    from tcnvae.analysis.pipeline import AnalysisConfig
+    from tcnvae.analysis.pipeline import AnalysisConfig, checked_windows
+    from tcnvae.errors import TcnvaeError
     from tcnvae.analysis.recording_io import RecordingMeta, parse_units
     from tcnvae.extras import require
 
     config = AnalysisConfig(stride=args.stride, smooth_windows=args.smooth_windows,
                             min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence,
                             temporal=args.temporal, mean_dwell_s=args.mean_dwell_s)
-    if args.backend == "torch":  # a missing extra fails first and alone, before the recording is read
-        require("torch", "the torch backend")
+    if args.adapt and args.backend == "onnx":
+        raise TcnvaeError("--adapt needs --backend torch: the exported ONNX graph has the training BatchNorm "
+                          "statistics folded into its convs (or `tcnvae adapt` + release + export for the edge)")
+    backend = args.backend or ("torch" if args.adapt else "onnx")
+    if backend == "torch":  # a missing extra fails first and alone, before the recording is read
+        require("torch", "--adapt" if args.adapt else "the torch backend")
     recording = read_recording(args.recording, RecordingMeta(args.rate_hz, parse_units(args.units)))
     for warning in recording.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     out = args.out or Path(f"analysis-{args.recording.stem}")
-    engine = open_engine(args.model, args.models, args.backend, args.device)
+    adapt = checked_windows(recording, config).x if args.adapt else None
+    engine = open_engine(args.model, args.models, backend, args.device, adapt)
+    adaptation = None if adapt is None else {"method": "AdaBN (BatchNorm running statistics re-estimated)",
+                                             "n_windows": int(len(adapt)), "stride": config.stride}
     bar = tqdm(unit="win", desc="analyze", total=None, delay=0.5)
     try:
-        results, paths = analyze_file(recording, engine, out, config,
-                                      on_start=lambda n: setattr(bar, "total", n), progress=bar.update)
+        results, paths = analyze_file(recording, engine, out, config, on_start=lambda n: setattr(bar, "total", n),
+                                      progress=bar.update, adaptation=adaptation)
     finally:
         bar.close()
         engine.close()

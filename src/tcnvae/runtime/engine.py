@@ -46,7 +46,8 @@ class ModelInfo:
     motifs: tuple[dict, ...] = field(default=(), compare=False, hash=False, repr=False)
 
 
-def build_backend(release, backend: str, threads: int, precision: str = "fp32", device: str = "cpu") -> Backend:
+def build_backend(release, backend: str, threads: int, precision: str = "fp32", device: str = "cpu",
+                  adapt: np.ndarray | None = None) -> Backend:
     """Instantiate a backend by name for a release; BackendUnavailable says what is missing.
 
     `device` (auto, cpu, cuda, cuda:N, mps) places the torch backend; ONNX Runtime and Hailo
@@ -55,11 +56,14 @@ def build_backend(release, backend: str, threads: int, precision: str = "fp32", 
     if precision != "fp32" and backend != "onnx":
         raise EngineError(f"precision {precision} needs the onnx backend (got {backend!r}); the hailo "
                           "graph is INT8 already and torch runs fp32")
+    if adapt is not None and backend != "torch":
+        raise EngineError(f"adapting BatchNorm statistics needs the torch backend (got {backend!r}): the "
+                          "exported graphs have the training statistics folded into their convs")
     if backend == "torch":
         require("torch", "the torch backend")
         from tcnvae.runtime.torch_backend import TorchBackend
 
-        return TorchBackend.from_release(release, threads=threads, device=device)
+        return TorchBackend.from_release(release, threads=threads, device=device, adapt=adapt)
     if device not in ("cpu", "auto"):
         raise EngineError(f"--device {device} applies to the torch backend only; {backend} runs on the CPU "
                           "(use --backend torch, or --device cpu)")
@@ -90,15 +94,18 @@ class Engine:
     @classmethod
     def from_release(cls, release, backend: str = "onnx", threads: int = 1,
                      limits: np.ndarray | None = None, check_parity: bool = True,
-                     precision: str = "fp32", device: str = "cpu") -> "Engine":
+                     precision: str = "fp32", device: str = "cpu", adapt: np.ndarray | None = None) -> "Engine":
         """Load a verified release (open it with Registry.open) and prove the backend (check_parity).
 
         precision="int8" serves export/encoder_int8.onnx, only if export/parity.json holds its bounds;
-        `device` places the torch backend (cpu, auto, cuda, cuda:N, mps)."""
+        `device` places the torch backend (cpu, auto, cuda, cuda:N, mps); `adapt` (raw windows of one
+        wearer, torch backend): BatchNorm statistics re-estimated on them first (AdaBN)."""
         info = ModelInfo(release.name, release.version, release.ref, release.weights_sha256,
                          tuple(release.labels), _motifs_of(release))
         gate = int8_gate(release.export_dir) if precision == "int8" else None
-        engine = cls(build_backend(release, backend, threads, precision, device), release.normalizer(), info,
+        normalizer = release.normalizer()
+        adapt_x = None if adapt is None else normalizer.apply(adapt)
+        engine = cls(build_backend(release, backend, threads, precision, device, adapt_x), normalizer, info,
                      channel_limits() if limits is None else limits, precision)
         engine.int8_bounds = gate
         if check_parity and backend == "onnx":

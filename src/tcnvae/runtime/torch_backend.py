@@ -26,8 +26,18 @@ class TorchBackend:
         torch.set_num_threads(threads)  # process-wide; the sidecar runs one backend
 
     @classmethod
-    def from_release(cls, release, threads: int = 1, device: str = "cpu") -> "TorchBackend":
-        return cls(release.load_encoder(), threads, str(release.path / "encoder.safetensors"), device)
+    def from_release(cls, release, threads: int = 1, device: str = "cpu",
+                     adapt: np.ndarray | None = None) -> "TorchBackend":
+        """`adapt` (normalized windows [N, 100, 9] of one wearer): BatchNorm statistics re-estimated
+        on them first (AdaBN, `tcnvae.model.adabn`); the release's files are left as they are."""
+        if adapt is None:
+            return cls(release.load_encoder(), threads, str(release.path / "encoder.safetensors"), device)
+        from tcnvae.model.adabn import adapt_batch_norm
+        from tcnvae.model.vae import DeployableEncoder
+
+        adapted = adapt_batch_norm(release.load_model(), torch.from_numpy(np.ascontiguousarray(adapt)))
+        return cls(DeployableEncoder(adapted).eval(), threads, f"{release.path / 'encoder.safetensors'} (AdaBN)",
+                   device)
 
     def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         with torch.inference_mode():
