@@ -9,7 +9,10 @@ error of matched segments, recall of the postural transitions (HAPT-12), and win
 The HMM's one parameter (mean dwell) is chosen on the **training** subjects' recordings from a
 small grid, then applied unchanged to the test subjects.
 
-    python benchmarks/session_temporal.py --from ../shared/data/uci-hapt.zip [--no-append]
+    python benchmarks/session_temporal.py --from ../shared/data/uci-hapt.zip [--adapt] [--no-append]
+
+With `--adapt`, each test recording is also analysed by the release adapted to that recording
+alone (AdaBN on its own windows, as `tcnvae analyze --adapt` does), with both temporal models.
 """
 
 from __future__ import annotations
@@ -46,12 +49,16 @@ def is_test(subject: str) -> bool:
     return int(subject.split(":")[1]) in TEST_SUBJECTS
 
 
-def outputs_per_recording(engine: Engine, recordings, stride: int):
+def outputs_per_recording(engine: Engine, recordings, stride: int, release=None):
+    """(recording, windows, outputs) per recording; with `release`, each recording gets its own
+    engine adapted to it first (`tcnvae analyze --adapt`: AdaBN on its windows, torch backend)."""
     out = []
     for rec in recordings:
         if len(rec) < WINDOW:
             continue
         windows = cut_windows(rec.signals, stride)
+        if release is not None:
+            engine = Engine.from_release(release, backend="torch", threads=2, adapt=windows.x)
         parts = run_batches(engine.run, windows.x, 256, None)
         out.append((rec, windows, concat_outputs(parts, tuple(engine.labels), "model", engine.info.ref)))
     return out
@@ -88,6 +95,8 @@ def main() -> int:
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--refs", default="tcn_encoder@v1.6.0,tcn_encoder@v1.7.0")
     ap.add_argument("--stride", type=int, default=50)
+    ap.add_argument("--adapt", action="store_true",
+                    help="also analyse each test recording adapted to itself first (tcnvae analyze --adapt)")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="tcnvae-session-temporal-"))
@@ -99,14 +108,20 @@ def main() -> int:
             "| segment F1 | median onset error (s) | transition recall |", "|---|---|---|---|---|---|---|---|---|"]
     registry = Registry(args.models)
     for ref in args.refs.split(","):
-        engine = Engine.from_release(registry.open(ref), backend="onnx", threads=2)
+        release = registry.open(ref)
+        engine = Engine.from_release(release, backend="onnx", threads=2)
         labels = tuple(engine.labels)
         base = AnalysisConfig(stride=args.stride)
         tr, te = outputs_per_recording(engine, train, args.stride), outputs_per_recording(engine, test, args.stride)
         dwell = max(DWELL_GRID, key=lambda d: score(tr, replace(base, temporal="hmm", mean_dwell_s=d), labels)["f1"])
-        for name, config, d in (("majority (today)", base, "–"),
-                                ("hmm", replace(base, temporal="hmm", mean_dwell_s=dwell), f"{dwell:g} s")):
-            s = score(te, config, labels)
+        hmm = replace(base, temporal="hmm", mean_dwell_s=dwell)
+        variants = [("majority (today)", base, "–", te), ("hmm", hmm, f"{dwell:g} s", te)]
+        if args.adapt:
+            te_adapted = outputs_per_recording(engine, test, args.stride, release)
+            variants += [("majority, AdaBN per recording", base, "–", te_adapted),
+                         ("hmm, AdaBN per recording", hmm, f"{dwell:g} s", te_adapted)]
+        for name, config, d, analysed in variants:
+            s = score(analysed, config, labels)
             tr_recall = f"{s['group_recall']:.3f}" if "group_recall" in s else "–"
             rows.append(f"| {ref} ({len(labels)} classes) | {name} | {d} | {s['window_accuracy']:.3f} | "
                         f"{s['precision']:.3f} | {s['recall']:.3f} | **{s['f1']:.3f}** | "
