@@ -40,23 +40,6 @@ def predict_classes(model, x: np.ndarray) -> np.ndarray:
     return predict(model, x)[0].argmax(1)
 
 
-def per_subject_adabn(model, norm, test, recordings) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple]]:
-    """(labels, predictions before, after AdaBN, [(subject, acc before, acc after, adaptation windows)]):
-    for each test subject, BatchNorm statistics recomputed from every window (stride STRIDE) of that
-    subject's recordings, labels unused, then its labelled windows classified."""
-    y_all, before, after, per_subject = [], [], [], []
-    for subject in test.subjects():
-        mine = test.select(test.subject == subject)
-        unlabelled = np.concatenate([cut_windows(r.signals, STRIDE).x for r in recordings
-                                     if r.subject == subject and len(r) >= WINDOW])
-        adapted = adapt_batch_norm(model, torch.from_numpy(norm.apply(unlabelled)))
-        xs = norm.apply(mine.x)
-        p0, p1 = predict_classes(model, xs), predict_classes(adapted, xs)
-        y_all.append(mine.y), before.append(p0), after.append(p1)
-        per_subject.append((subject, float((p0 == mine.y).mean()), float((p1 == mine.y).mean()), len(unlabelled)))
-    return (*(np.concatenate(v) for v in (y_all, before, after)), per_subject)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--from", dest="from_path", type=Path, default=ROOT.parent / "shared" / "data" / "uci-hapt.zip")
@@ -75,10 +58,20 @@ def main() -> int:
         release = Registry(args.models).open(ref)
         model, norm = release.load_model(), release.normalizer()
         test, _ = split_windows(("uci-hapt",), tuple(model.config.label_names), "test", data_dir)
-        y, b, a, per_subject = per_subject_adabn(model, norm, test, recordings)
-        deltas = [acc1 - acc0 for _, acc0, acc1, _ in per_subject]
-        per_subject_lines += [f"{ref} {subject}: accuracy {acc0:.3f} -> {acc1:.3f} ({n} unlabelled windows)"
-                              for subject, acc0, acc1, n in per_subject]
+        y_all, before, after, deltas = [], [], [], []
+        for subject in test.subjects():
+            mine = test.select(test.subject == subject)
+            unlabelled = np.concatenate([cut_windows(r.signals, STRIDE).x for r in recordings
+                                         if r.subject == subject and len(r) >= WINDOW])
+            adapted = adapt_batch_norm(model, torch.from_numpy(norm.apply(unlabelled)))
+            xs = norm.apply(mine.x)
+            p0, p1 = predict_classes(model, xs), predict_classes(adapted, xs)
+            y_all.append(mine.y), before.append(p0), after.append(p1)
+            acc0, acc1 = float((p0 == mine.y).mean()), float((p1 == mine.y).mean())
+            deltas.append(acc1 - acc0)
+            per_subject_lines.append(f"{ref} {subject}: accuracy {acc0:.3f} -> {acc1:.3f} "
+                                     f"({len(unlabelled)} unlabelled windows)")
+        y, b, a = (np.concatenate(v) for v in (y_all, before, after))
         mb = classification_metrics(y, b, test.label_names)
         ma = classification_metrics(y, a, test.label_names)
         rows.append(f"| {ref} ({len(test.label_names)} classes) | {len(deltas)} | {mb['macro_f1']:.3f} | "

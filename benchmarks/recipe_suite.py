@@ -29,18 +29,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _minirocket import minirocket_fold  # noqa: E402
-from adabn_subjects import per_subject_adabn  # noqa: E402
 from _report import publish  # noqa: E402
 
 from tcnvae.cli.evaluate import average_offsets  # noqa: E402
 
-from tcnvae.data.dataset import load_recordings  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
 from tcnvae.data.normalize import Normalizer  # noqa: E402
 from tcnvae.model.adabn import has_batch_norm  # noqa: E402
+from tcnvae.evaluate import evaluate_model  # noqa: E402
 from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
-from tcnvae.train.cv import averaged_fold_scores, fold_scores, fold_test_windows, subject_folds, train_fold  # noqa: E402
+from tcnvae.train.cv import averaged_fold_scores, fold_test_windows, subject_folds, train_fold  # noqa: E402
+from tcnvae.train.prepare import adaptation_windows  # noqa: E402
 
 HAPT6 = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
 DATASETS = {"watch": {"data": ("watch",)},
@@ -88,14 +88,14 @@ def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, see
 
 
 def adabn_scores(run_dir: Path, test, data: tuple[str, ...], data_dir: Path) -> dict | None:
-    """The fold model's scores with BatchNorm re-estimated per test subject from that subject's
-    unlabelled windows (`tcnvae adapt`, AdaBN); None for a preset without BatchNorm."""
+    """The fold model's scores with BatchNorm re-estimated per test subject from all of that
+    subject's windows, labels unused (`tcnvae evaluate --adapt`); None for a preset without BatchNorm."""
     model, _ = load_model(run_dir / "model.safetensors")
     if not has_batch_norm(model):
         return None
-    recordings = [r for name in data for r in load_recordings(name, data_dir)]
-    y, _, after, _ = per_subject_adabn(model, Normalizer.load(run_dir / "normalization.json"), test, recordings)
-    return {k: v for k, v in fold_scores(y, after, test.label_names).items() if k in SCORES}
+    metrics, _ = evaluate_model(model, Normalizer.load(run_dir / "normalization.json"), test,
+                                adapt=adaptation_windows(data, test.subjects(), data_dir))
+    return {k: metrics[k] for k in SCORES}
 
 
 def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, offsets: list[int]) -> dict:

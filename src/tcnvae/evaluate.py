@@ -148,22 +148,39 @@ def plot_curves(history_path: Path, path: Path) -> None:
 
 
 def evaluate_model(model, normalizer, test, train=None, split: str = "test", seed: int = 0,
-                   shifted: dict | None = None) -> tuple[dict, np.ndarray]:
+                   shifted: dict | None = None, adapt: dict | None = None) -> tuple[dict, np.ndarray]:
     """(metrics, test latents) of one split. `test`/`train` are WindowSets of raw windows labelled
     in the model's label order; the linear probe is fitted on `train` latents when given.
     `shifted` ({offset: the test windows cut that many samples later}): class probabilities are
-    averaged over the window and its shifted copies (test-time averaging, host-side)."""
+    averaged over the window and its shifted copies (test-time averaging, host-side).
+    `adapt` ({subject: raw windows of that subject, labels unused}): each subject's windows are
+    classified by the model with BatchNorm statistics re-estimated on that subject's (AdaBN).
+    Latent quality and the linear probe always use the model as given."""
     from tcnvae.train.loop import predict  # the batched forward pass; kept in one place
 
     names = tuple(model.config.label_names)
-    probs, z = predict(model, normalizer.apply(test.x))
-    for offset, ws in (shifted or {}).items():
+    shifted = shifted or {}
+    for offset, ws in shifted.items():
         if len(ws) != len(test) or not np.array_equal(ws.y, test.y):
             raise ValueError(f"the windows shifted by {offset} do not match the test windows one for one")
-        probs = probs + predict(model, normalizer.apply(ws.x))[0]
+    probs, z = predict(model, normalizer.apply(test.x))
+    if adapt:
+        from tcnvae.model.adabn import adapt_batch_norm
+
+        import torch
+
+        probs = np.zeros_like(probs)
+        for subject in test.subjects():
+            rows = test.subject == subject
+            mine = adapt_batch_norm(model, torch.from_numpy(normalizer.apply(adapt[subject])))
+            probs[rows] = sum(predict(mine, normalizer.apply(ws.x[rows]))[0] for ws in (test, *shifted.values()))
+    else:
+        probs = probs + sum(predict(model, normalizer.apply(ws.x))[0] for ws in shifted.values())
     metrics = {"split": split, "subjects": test.subjects(), **classification_metrics(test.y, probs.argmax(1), names)}
     if shifted:
         metrics["averaged_shifts"] = sorted(shifted)
+    if adapt:
+        metrics["adapted_windows"] = {subject: int(len(adapt[subject])) for subject in test.subjects()}
     metrics.update(latent_quality(z, test.y, seed))
     if train is not None and len(train):
         _, z_train = predict(model, normalizer.apply(train.x))

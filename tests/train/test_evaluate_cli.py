@@ -54,3 +54,46 @@ def test_evaluate_cli_refuses_an_unknown_ref(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "tcnvae.cli", "evaluate", "tcn_encoder@v9.9.9", "--data", "watch",
                            "--models", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "tcn_encoder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_evaluate_cli_adapts_batch_norm_to_each_test_subject(tmp_path: Path) -> None:
+    import numpy as np
+    import torch
+
+    from tcnvae.data.dataset import load_recordings
+    from tcnvae.data.normalize import Normalizer
+    from tcnvae.evaluate import classification_metrics
+    from tcnvae.model.adabn import adapt_batch_norm
+    from tcnvae.model.checkpoint import load_model
+    from tcnvae.train.loop import predict
+    from tcnvae.train.prepare import split_windows
+    from tests.support import make_run_dir
+
+    run = make_run_dir(tmp_path / "run", preset="deep_bn", epochs=1, max_train_windows=256)
+    proc = subprocess.run([sys.executable, "-m", "tcnvae.cli", "evaluate", str(run), "--data", "watch", "--adapt",
+                           "--out", str(tmp_path / "ev")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads((tmp_path / "ev" / "eval_metrics.json").read_text())["test_adapted"]
+    # every window of each test subject's recordings (stride 50) re-estimates that subject's statistics
+    recordings = load_recordings("watch")
+    assert got["adapted_windows"] == {s: sum((len(r) - 100) // 50 + 1 for r in recordings if r.subject == s)
+                                      for s in got["subjects"]}
+    model, _ = load_model(run / "model.safetensors")
+    norm = Normalizer.load(run / "normalization.json")
+    test, _ = split_windows(("watch",), tuple(model.config.label_names), "test", test_subjects=got["subjects"])
+    pred = np.zeros(len(test), dtype=np.int64)
+    for s in got["subjects"]:
+        mine = test.subject == s
+        x = np.concatenate([np.lib.stride_tricks.sliding_window_view(r.signals, 100, axis=0)[::50].transpose(0, 2, 1)
+                            for r in recordings if r.subject == s])
+        adapted = adapt_batch_norm(model, torch.from_numpy(norm.apply(x.astype(np.float32))))
+        pred[mine] = predict(adapted, norm.apply(test.x[mine]))[0].argmax(1)
+    want = classification_metrics(test.y, pred, tuple(model.config.label_names))
+    assert got["macro_f1"] == pytest.approx(want["macro_f1"], abs=1e-9) and got["n_windows"] == len(test)
+
+
+def test_evaluate_cli_adapt_refuses_a_model_without_batch_norm(run_dir: Path, tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tcnvae.cli", "evaluate", str(run_dir), "--data", "watch", "--adapt",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "no BatchNorm" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "eval_metrics.json").exists()

@@ -6,7 +6,10 @@ training time, the dataset's default (official split, or a CSV folder's meta.jso
 `--average-shifts 25,50` averages each window's class probabilities with those of the windows
 cut ±25 and ±50 samples away (test-time averaging on the host: the exported graph stays one
 [1, 100, 9] pass, each offset costs one more pass per answer). Measured in BENCHMARKS.md
-("Test-time averaging over shifted windows").
+("Test-time averaging over shifted windows"). `--adapt` classifies each test subject with the
+model's BatchNorm statistics re-estimated on all of that subject's windows (AdaBN, no labels):
+what `tcnvae adapt` + release would give that wearer. Both go under their own key in
+eval_metrics.json (`test_adapted`, `test_averaged`, `test_adapted_averaged`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from tcnvae.cli.common import MODELS_HELP
 from tcnvae.errors import TcnvaeError
 from tcnvae.evaluate import evaluate_model, write_evaluation
-from tcnvae.train.prepare import shifted_windows, split_windows
+from tcnvae.train.prepare import adaptation_windows, shifted_windows, split_windows
 
 
 def register(sub) -> None:
@@ -37,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--average-shifts", default=None, metavar="D,D,...",
                    help="also classify each window shifted by ±D samples (0 < D < window) and average the "
                         "class probabilities, e.g. 25,50 (default: one pass)")
+    p.add_argument("--adapt", action="store_true",
+                   help="classify each test subject with BatchNorm statistics re-estimated on all of that "
+                        "subject's windows, labels unused (AdaBN, as `tcnvae adapt` does for a new wearer)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:N or mps")
     p.set_defaults(func=run)
 
@@ -108,15 +114,18 @@ def run(args: argparse.Namespace) -> int:
                           f"in {', '.join(names)}")
     shifted = shifted_windows(names, tuple(model.config.label_names), args.split, offsets, args.data_dir,
                               test_subjects=test_subjects)
+    adapt = adaptation_windows(names, test.subjects(), args.data_dir) if args.adapt else None
     out.mkdir(parents=True, exist_ok=True)
-    # averaged numbers go under their own key (test_averaged): the one-pass ones stay beside them
-    split = f"{args.split}_averaged" if offsets else args.split
-    metrics, z = evaluate_model(model, normalizer, test, train, split, shifted=shifted)
+    # adapted / averaged numbers go under their own key (test_adapted_averaged, ...): the plain ones stay
+    split = "_".join([args.split] + ["adapted"] * bool(adapt) + ["averaged"] * bool(offsets))
+    metrics, z = evaluate_model(model, normalizer, test, train, split, shifted=shifted, adapt=adapt)
     write_evaluation(out, metrics, model, test, z)
     summary = {k: metrics.get(k) for k in ("n_windows", "subjects", "accuracy", "macro_f1",
                                            "linear_probe_accuracy", "silhouette", "active_units")}
     if offsets:
         summary["averaged_shifts"] = offsets
+    if adapt:
+        summary["adapted_windows"] = metrics["adapted_windows"]
     print(json.dumps(summary, indent=2))
     print(f"wrote {out / 'eval_metrics.json'} and PNGs")
     return 0

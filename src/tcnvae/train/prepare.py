@@ -221,6 +221,23 @@ def shifted_windows(data: tuple[str, ...], label_names: tuple[str, ...], split: 
     return {d: split_windows(data, label_names, split, data_dir, stride, test_subjects, shift=d)[0] for d in offsets}
 
 
+def adaptation_windows(data: tuple[str, ...], subjects: list[str], data_dir=None, stride: int | None = None
+                       ) -> dict[str, np.ndarray]:
+    """{subject: every window of that subject's recordings, every `stride` samples, labelled or
+    not}: what AdaBN re-estimates a new wearer's BatchNorm statistics on (labels unused)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from tcnvae.contract import STRIDE
+
+    found: dict[str, list[np.ndarray]] = {}
+    for name in data:
+        for rec in load_recordings(name, data_dir):
+            if rec.subject in subjects and len(rec) >= WINDOW:
+                found.setdefault(rec.subject, []).append(
+                    sliding_window_view(rec.signals, WINDOW, axis=0)[::stride or STRIDE].transpose(0, 2, 1))
+    return {s: np.ascontiguousarray(np.concatenate(v), dtype=np.float32) for s, v in found.items()}
+
+
 def _keep_model_labels(ws: WindowSet, label_names: tuple[str, ...]) -> WindowSet:
     lut = np.array([label_names.index(n) if n in label_names else -1 for n in ws.label_names], dtype=np.int64)
     y = lut[ws.y]
