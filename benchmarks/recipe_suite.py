@@ -127,23 +127,23 @@ def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
     """One row per dataset (one pass), then where the rows carry them: both methods averaged over
     shifted windows (`tcnvae_averaged`: probabilities; `minirocket_averaged`: a vote), and the
     TCN-VAE adapted to each test subject without labels (`tcnvae_adabn`)."""
-    lines = ["| dataset | folds × seeds | TCN-VAE macro-F1 | MiniRocket macro-F1 | paired Δ (ours − MR) | folds won | "
+    lines = ["| dataset | folds scored | TCN-VAE macro-F1 | MiniRocket macro-F1 | paired Δ (ours − MR) | folds won | "
              "TCN-VAE acc | MiniRocket acc |", "|---|---|---|---|---|---|---|---|"]
     for name, rows in results.items():
         kinds = [("tcnvae", "minirocket", name, rows)]
         averaged = [r for r in rows if "tcnvae_averaged" in r]
         if averaged:
             kinds.append(("tcnvae_averaged", "minirocket_averaged",
-                          f"{name}, both averaged over ±{', ±'.join(str(d) for d in averaged[0]['offsets'] if d > 0)}"
-                          f"{f' ({len(averaged)} folds)' if len(averaged) < len(rows) else ''}", averaged))
+                          f"{name}, both averaged over ±{', ±'.join(str(d) for d in averaged[0]['offsets'] if d > 0)}",
+                          averaged))
         adapted = [r for r in rows if "tcnvae_adabn" in r]
         if adapted:
             kinds.append(("tcnvae_adabn", "minirocket", f"{name}, TCN-VAE with AdaBN per test subject (MiniRocket "
-                          f"one pass){f' ({len(adapted)} folds)' if len(adapted) < len(rows) else ''}", adapted))
+                          "one pass)", adapted))
         for a, b, label, use in kinds:
             ours, mr = [r[a]["macro_f1"] for r in use], [r[b]["macro_f1"] for r in use]
             diff = [x - y for x, y in zip(ours, mr)]
-            lines.append(f"| {label} | {k} × {len(seeds)} | **{_ms(ours)}** | {_ms(mr)} | {_ms(diff)} | "
+            lines.append(f"| {label} | {len(use)} ({k}-fold × {len(seeds)} seeds) | **{_ms(ours)}** | {_ms(mr)} | {_ms(diff)} | "
                          f"{sum(d > 0 for d in diff)} of {len(diff)} | {_ms([r[a]['accuracy'] for r in use])} | "
                          f"{_ms([r[b]['accuracy'] for r in use])} |")
     return "\n".join(lines)
