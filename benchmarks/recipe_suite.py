@@ -176,6 +176,9 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
                   + "\n".join(f"- fold {r['fold']} (seed {r['seed']}, test {', '.join(r['test_subjects'])}, "
                                f"{r['tcnvae']['n_windows']} windows): TCN-VAE {r['tcnvae']['macro_f1']:.3f}, "
                                f"MiniRocket {r['minirocket']['macro_f1']:.3f} (fit {r['minirocket_fit_s']:.0f} s)"
+                               + (f"; AdaBN {r['tcnvae_adabn']['macro_f1']:.3f}" if "tcnvae_adabn" in r else "")
+                               + (f"; averaged {r['tcnvae_averaged']['macro_f1']:.3f} vs MiniRocket "
+                                  f"{r['minirocket_averaged']['macro_f1']:.3f}" if "tcnvae_averaged" in r else "")
                                for r in rows))
     return 0
 
