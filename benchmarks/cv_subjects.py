@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _minirocket import in_fresh_process, minirocket_fold  # noqa: E402
 from _report import publish  # noqa: E402
 
 from tcnvae.cli.cv import format_table  # noqa: E402
@@ -34,16 +33,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _minirocket_all(cfg, k: int, fold_seed: int, data_dir) -> list[dict]:
-    from _minirocket import minirocket_fold
-
     return [{"fold": f.index, **minirocket_fold(cfg, f, data_dir, cfg.seed)}
             for f in subject_folds(cfg.data, k, fold_seed, cfg.stride, data_dir)]
 
 
 def minirocket_folds(cfg, k: int, fold_seed: int, data_dir) -> list[dict]:
     """MiniRocket's per-fold scores, computed in a spawned process (keeps numba out of this one)."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_minirocket_all, cfg, k, fold_seed, data_dir).result()
+    return in_fresh_process(_minirocket_all, cfg, k, fold_seed, data_dir)
 
 
 def _ms(values) -> str:

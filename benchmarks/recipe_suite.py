@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _minirocket import minirocket_fold  # noqa: E402
+from _minirocket import in_fresh_process, minirocket_fold  # noqa: E402
 from _report import publish  # noqa: E402
 
 from tcnvae.cli.evaluate import average_offsets  # noqa: E402
@@ -80,7 +80,8 @@ def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, see
         cached = json.loads(path.read_text())
         if "averaged" in cached or not shifted:
             return cached
-    mr = {k: v for k, v in minirocket_fold(cfg, fold, data_dir, seed, shifted).items() if k != "labels"}
+    mr = {k: v for k, v in in_fresh_process(minirocket_fold, cfg, fold, data_dir, seed, shifted).items()
+          if k != "labels"}
     tmp = path.with_name(".minirocket.json.tmp")
     tmp.write_text(json.dumps(mr))
     tmp.replace(path)
