@@ -72,8 +72,9 @@ def format_table(doc: dict) -> str:
     s = doc["summary"]
     avg = s.get("averaged")  # with --average-shifts: one more column
     head = "| fold | test subjects | windows | accuracy | macro-F1 |"
-    lines = [head + (f" macro-F1 averaged over ±{', ±'.join(str(d) for d in avg['offsets'] if d > 0)} |" if avg else ""),
-             "|---|---|---:|---:|---:|" + ("---:|" if avg else "")]
+    if avg:
+        head += f" macro-F1 averaged over ±{', ±'.join(str(d) for d in avg['offsets'] if d > 0)} |"
+    lines = [head, "|---|---|---:|---:|---:|" + ("---:|" if avg else "")]
     for f in doc["folds"]:
         subjects = ", ".join(x.split(":", 1)[-1] for x in f["test_subjects"])
         lines.append(f"| {f['fold']} | {subjects} | {f['n_windows']} | {f['accuracy']:.3f} | {f['macro_f1']:.3f} |"
