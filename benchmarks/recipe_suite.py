@@ -32,11 +32,10 @@ from _minirocket import in_fresh_process, minirocket_fold  # noqa: E402
 from _report import publish  # noqa: E402
 
 from tcnvae.cli.evaluate import average_offsets  # noqa: E402
-
 from tcnvae.data.fetch import fetch  # noqa: E402
 from tcnvae.data.normalize import Normalizer  # noqa: E402
-from tcnvae.model.adabn import has_batch_norm  # noqa: E402
 from tcnvae.evaluate import evaluate_model  # noqa: E402
+from tcnvae.model.adabn import has_batch_norm  # noqa: E402
 from tcnvae.model.checkpoint import load_model  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
 from tcnvae.train.cv import averaged_fold_scores, fold_test_windows, subject_folds, train_fold  # noqa: E402
@@ -236,8 +235,7 @@ def main() -> int:
                 results[name].append(row)
                 print(json.dumps(row), flush=True)
     summary = runs / (f"suite-folds-{args.only_folds}.json" if only else "suite.json")  # one per process
-    summary.write_text(json.dumps({"config": dataclasses.asdict(base), "results": results}, indent=2,
-                                                default=str))
+    summary.write_text(json.dumps({"config": dataclasses.asdict(base), "results": results}, indent=2, default=str))
     publish_table(args, results, seeds, sets, base, f"; {time.perf_counter() - t0:.0f} s in all. Per-fold rows in "
                   f"{summary}.")
     return 0

@@ -57,10 +57,12 @@ def outputs_per_recording(engine: Engine, recordings, stride: int, release=None)
         if len(rec) < WINDOW:
             continue
         windows = cut_windows(rec.signals, stride)
-        if release is not None:
-            engine = Engine.from_release(release, backend="torch", threads=2, adapt=windows.x)
-        parts = run_batches(engine.run, windows.x, 256, None)
-        out.append((rec, windows, concat_outputs(parts, tuple(engine.labels), "model", engine.info.ref)))
+        mine = engine if release is None else Engine.from_release(release, backend="torch", threads=2,
+                                                                   adapt=windows.x)
+        parts = run_batches(mine.run, windows.x, 256, None)
+        out.append((rec, windows, concat_outputs(parts, tuple(mine.labels), "model", mine.info.ref)))
+        if mine is not engine:
+            mine.close()
     return out
 
 
