@@ -165,9 +165,9 @@ def evaluate_model(model, normalizer, test, train=None, split: str = "test", see
             raise ValueError(f"the windows shifted by {offset} do not match the test windows one for one")
     probs, z = predict(model, normalizer.apply(test.x))
     if adapt:
-        from tcnvae.model.adabn import adapt_batch_norm
-
         import torch
+
+        from tcnvae.model.adabn import adapt_batch_norm
 
         probs = np.zeros_like(probs)
         for subject in test.subjects():
