@@ -56,6 +56,8 @@ class TrainConfig:
     aug_scale: float = 0.2
     aug_jitter: float = 0.02
     aug_rotate_deg: float = 15.0
+    aug_time_warp: float = 0.0  # > 0: a smooth time warp, local speed within 1 +- this (0.2: +-20 %)
+    mixup: float = 0.0  # > 0: mixup of the windows of each batch, lam ~ Beta(mixup, mixup) (0.2 is usual)
     seed: int = 0
     threads: int = 0  # 0: torch default
     max_train_windows: int = 0  # 0: all; subsample for quick runs
@@ -111,5 +113,12 @@ def _check_values(cfg: TrainConfig) -> None:
         raise ConfigError(f"test_split: {cfg.test_split!r} is not one of 'official', 'none'")
     if cfg.stride < 1:
         raise ConfigError(f"stride must be >= 1 (got {cfg.stride})")
+    if not 0.0 <= cfg.aug_time_warp < 1.0:
+        raise ConfigError(f"aug_time_warp must be in [0, 1) (a relative speed change), got {cfg.aug_time_warp}")
+    if cfg.mixup < 0:
+        raise ConfigError(f"mixup must be >= 0 (the Beta parameter; 0: off), got {cfg.mixup}")
+    if cfg.mixup > 0 and cfg.pseudo_weight > 0:
+        raise ConfigError("mixup and pseudo_weight cannot be combined: pseudo-labels are scored on unmixed "
+                          "windows; set one of them to 0")
     if cfg.val_subjects < 0:
         raise ConfigError(f"val_subjects must be >= 0 (got {cfg.val_subjects})")

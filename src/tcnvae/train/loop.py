@@ -45,6 +45,7 @@ from tcnvae.train.config import ConfigError, TrainConfig
 from tcnvae.train.distributed import SINGLE, World, barrier, broadcast, parameter_digest
 from tcnvae.train.losses import (active_units, beta_at, kl_free_bits, pseudo_label_loss, pseudo_threshold,
                                  total_loss)
+from tcnvae.train.mixup import mix_batch
 from tcnvae.train.prepare import Prepared
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,8 @@ class Trainer:
         for idx in groups:
             x = clean = self.data.train.x[idx]
             if self.cfg.augment:
-                x = augment(x, aug_rng, self.cfg.aug_scale, self.cfg.aug_jitter, self.cfg.aug_rotate_deg, std)
+                x = augment(x, aug_rng, self.cfg.aug_scale, self.cfg.aug_jitter, self.cfg.aug_rotate_deg, std,
+                            warp=self.cfg.aug_time_warp)
             d = torch.from_numpy(self.domains[idx]) if self.domains is not None else None
             teacher_x = torch.from_numpy(self.data.normalizer.apply(clean)) if self.pseudo else None
             yield torch.from_numpy(self.data.normalizer.apply(x)), torch.from_numpy(self.data.train.y[idx]), d, teacher_x
@@ -194,11 +196,14 @@ class Trainer:
 
     def _step(self, x: torch.Tensor, y: torch.Tensor, d: torch.Tensor | None, teacher_x: torch.Tensor | None,
               weights: dict) -> dict:
+        mix = None
+        if self.cfg.mixup > 0:
+            x, mix = mix_batch(x, self.cfg.mixup)
         with autocast(self.device, self.precision):
             out = self.net(x, recon_count=max(1, int(len(x) * self.cfg.recon_fraction)))
         out = {k: v.float() for k, v in out.items()}  # losses in fp32 whatever the forward ran in
         loss, parts = total_loss(out, x[:out["recon"].shape[0]], y, d, weights, self.cfg.label_smoothing,
-                                 self.class_weight, self.cfg.free_bits)
+                                 self.class_weight, self.cfg.free_bits, mix)
         unl, lab = y < 0, y >= 0
         if teacher_x is not None and bool(unl.any()):
             loss = loss + self._pseudo_term(out["logits"], teacher_x, unl, parts)

@@ -3,12 +3,15 @@ averaged over the batch, on the same footing as the mean-reduced reconstruction:
 summed KL over the batch, which swamped reconstruction and collapsed the posterior.
 
 Unlabelled windows (y = -1) count in reconstruction, KL and the domain loss; the
-classification loss is masked to the labelled windows of the batch (zero when there are none)."""
+classification loss is masked to the labelled windows of the batch (zero when there are none).
+With mixup, the activity and domain losses score each blend against both of its windows' labels."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from tcnvae.train.mixup import Mix
 
 
 def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -34,20 +37,28 @@ def active_units(mu: torch.Tensor, threshold: float = 1e-2) -> int:
     return int((mu.var(dim=0) > threshold).sum())
 
 
+def _activity_ce(logits: torch.Tensor, y: torch.Tensor, class_weight: torch.Tensor | None,
+                 label_smoothing: float) -> torch.Tensor:
+    labelled = y >= 0
+    if not bool(labelled.any()):  # an all-unlabelled batch (or a motif-only model): no activity signal
+        return logits.new_zeros(())
+    return F.cross_entropy(logits[labelled], y[labelled], weight=class_weight, label_smoothing=label_smoothing)
+
+
 def total_loss(out: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, d: torch.Tensor | None,
                weights: dict[str, float], label_smoothing: float, class_weight: torch.Tensor | None,
-               free_bits: float) -> tuple[torch.Tensor, dict[str, float]]:
+               free_bits: float, mix: Mix | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     recon = F.mse_loss(out["recon"], x)
     kl = kl_free_bits(out["mu"], out["logvar"], free_bits)
-    labelled = y >= 0
-    if bool(labelled.any()):
-        ce = F.cross_entropy(out["logits"][labelled], y[labelled], weight=class_weight, label_smoothing=label_smoothing)
-    else:  # an all-unlabelled batch (or a motif-only model): no activity signal
-        ce = out["mu"].new_zeros(())
+    ce = _activity_ce(out["logits"], y, class_weight, label_smoothing)
+    if mix is not None:
+        ce = mix.lam * ce + (1 - mix.lam) * _activity_ce(out["logits"], y[mix.partner], class_weight, label_smoothing)
     loss = weights["recon"] * recon + weights["beta"] * kl + weights["cls"] * ce
     parts = {"recon": recon.item(), "kl": kl.item(), "ce": ce.item()}
     if d is not None:
         dom = F.cross_entropy(out["domain_logits"], d)
+        if mix is not None:
+            dom = mix.lam * dom + (1 - mix.lam) * F.cross_entropy(out["domain_logits"], d[mix.partner])
         loss = loss + weights["domain"] * dom
         parts["domain"] = dom.item()
     parts["loss"] = loss.item()
