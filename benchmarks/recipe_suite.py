@@ -71,16 +71,25 @@ def base_config(path: Path | None, sets: dict) -> TrainConfig:
 SCORES = ("accuracy", "macro_f1", "n_windows")
 
 
-def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, shifted: dict) -> dict:
+def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, shifted: dict,
+                      reuse: Path | None) -> dict:
     """MiniRocket's fold scores, kept in the fold's run folder: a resumed suite does not refit them
-    (on ~23k HAPT windows one fit takes 10-35 min here)."""
+    (on ~23k HAPT windows one fit takes 10-35 min here). `reuse`: the same fold's folder of an earlier
+    suite run (another recipe, same dataset, seed and split), whose MiniRocket saw the very same
+    windows: MiniRocket does not depend on the TCN-VAE's recipe."""
     path = run_dir / "minirocket.json"
-    if path.is_file():
-        cached = json.loads(path.read_text())
+    for candidate in (path, reuse / "minirocket.json" if reuse else None):
+        if candidate is None or not candidate.is_file():
+            continue
+        cached = json.loads(candidate.read_text())
+        if cached.get("test_subjects", list(fold.test_subjects)) != list(fold.test_subjects):
+            raise SystemExit(f"{candidate}: MiniRocket scored test subjects {cached['test_subjects']}, "
+                             f"fold {fold.index} holds out {list(fold.test_subjects)}")
         if "averaged" in cached or not shifted:
             return cached
     mr = {k: v for k, v in in_fresh_process(minirocket_fold, cfg, fold, data_dir, seed, shifted).items()
           if k != "labels"}
+    mr["test_subjects"] = list(fold.test_subjects)
     tmp = path.with_name(".minirocket.json.tmp")
     tmp.write_text(json.dumps(mr))
     tmp.replace(path)
@@ -98,23 +107,33 @@ def adabn_scores(run_dir: Path, test, data: tuple[str, ...], data_dir: Path) -> 
     return {k: metrics[k] for k in SCORES}
 
 
-def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, offsets: list[int]) -> dict:
+def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, offsets: list[int],
+             minirocket: str | Path) -> dict:
+    """One fold's row. `minirocket`: "fit" (or reuse this fold's cache), "skip", or an earlier suite
+    run's fold folder to take MiniRocket's scores from."""
     ours = train_fold(cfg, fold, run_dir, data_dir)
     labels = tuple(json.loads((run_dir / "model_config.json").read_text())["label_names"])
     test, shifted = fold_test_windows(cfg, fold, labels, offsets, data_dir)
     adapted = adabn_scores(run_dir, test, cfg.data, data_dir)
-    mr = minirocket_cached(cfg, fold, run_dir, data_dir, seed, shifted)
     row = {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
-           "tcnvae": {k: ours[k] for k in SCORES}, "minirocket": {k: mr[k] for k in SCORES},
-           "minirocket_fit_s": mr["fit_s"]}
+           "tcnvae": {k: ours[k] for k in SCORES}}
+    mr = None
+    if minirocket != "skip":
+        mr = minirocket_cached(cfg, fold, run_dir, data_dir, seed, shifted,
+                               minirocket if isinstance(minirocket, Path) else None)
+        if mr["n_windows"] != ours["n_windows"]:
+            raise SystemExit(f"fold {fold.index}: MiniRocket scored {mr['n_windows']} windows, the TCN-VAE "
+                             f"{ours['n_windows']}")
+        row.update(minirocket={k: mr[k] for k in SCORES}, minirocket_fit_s=mr["fit_s"])
     if adapted is not None:
         row["tcnvae_adabn"] = adapted
     if offsets:
         if len(test) != ours["n_windows"]:
             raise SystemExit(f"fold {fold.index}: {len(test)} evaluation windows, the run scored {ours['n_windows']}")
         row.update(offsets=offsets, tcnvae_averaged={k: v for k, v in averaged_fold_scores(run_dir, test, shifted).items()
-                                                     if k in SCORES},
-                   minirocket_averaged={k: mr["averaged"][k] for k in SCORES})
+                                                     if k in SCORES})
+        if mr is not None:
+            row["minirocket_averaged"] = {k: mr["averaged"][k] for k in SCORES}
     return row
 
 
@@ -141,6 +160,11 @@ def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
             kinds.append(("tcnvae_adabn", "minirocket", f"{name}, TCN-VAE with AdaBN per test subject (MiniRocket "
                           "one pass)", adapted))
         for a, b, label, use in kinds:
+            if not all(b in r for r in use):  # --minirocket skip: the TCN-VAE's columns only
+                lines.append(f"| {label} | {len(use)} ({k}-fold × {len(seeds)} seeds) | "
+                             f"**{_ms([r[a]['macro_f1'] for r in use])}** | not fitted | — | — | "
+                             f"{_ms([r[a]['accuracy'] for r in use])} | not fitted |")
+                continue
             ours, mr = [r[a]["macro_f1"] for r in use], [r[b]["macro_f1"] for r in use]
             diff = [x - y for x, y in zip(ours, mr)]
             lines.append(f"| {label} | {len(use)} ({k}-fold × {len(seeds)} seeds) | **{_ms(ours)}** | {_ms(mr)} | {_ms(diff)} | "
@@ -175,10 +199,12 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
                   f"{' (the run was stopped before the rest)' if len(rows) < expected else ''}; per fold:\n\n"
                   + "\n".join(f"- fold {r['fold']} (seed {r['seed']}, test {', '.join(r['test_subjects'])}, "
                                f"{r['tcnvae']['n_windows']} windows): TCN-VAE {r['tcnvae']['macro_f1']:.3f}, "
-                               f"MiniRocket {r['minirocket']['macro_f1']:.3f} (fit {r['minirocket_fit_s']:.0f} s)"
+                               + (f"MiniRocket {r['minirocket']['macro_f1']:.3f} (fit {r['minirocket_fit_s']:.0f} s)"
+                                  if "minirocket" in r else "MiniRocket not fitted")
                                + (f"; AdaBN {r['tcnvae_adabn']['macro_f1']:.3f}" if "tcnvae_adabn" in r else "")
-                               + (f"; averaged {r['tcnvae_averaged']['macro_f1']:.3f} vs MiniRocket "
-                                  f"{r['minirocket_averaged']['macro_f1']:.3f}" if "tcnvae_averaged" in r else "")
+                               + (f"; averaged {r['tcnvae_averaged']['macro_f1']:.3f}" if "tcnvae_averaged" in r else "")
+                               + (f" vs MiniRocket {r['minirocket_averaged']['macro_f1']:.3f}"
+                                  if "minirocket_averaged" in r else "")
                                for r in rows))
     return 0
 
@@ -199,6 +225,10 @@ def main() -> int:
     ap.add_argument("--average-shifts", default="25,50", metavar="D,D|none",
                     help="also score both methods averaged over each test window shifted by ±D samples "
                          "(`tcnvae evaluate --average-shifts`; default 25,50; none: one pass only)")
+    ap.add_argument("--minirocket", default="fit", metavar="fit|skip|RUNS",
+                    help="fit MiniRocket per fold (default); skip it (a variant compared with the default "
+                         "recipe's rows); or reuse the MiniRocket scores kept in an earlier suite run's "
+                         "--runs folder (same datasets, seeds, folds): they do not depend on the recipe")
     ap.add_argument("--no-append", action="store_true")
     ap.add_argument("--publish", type=Path, default=None, metavar="LOG",
                     help="only publish the table of the fold rows a run printed (one dataset; e.g. a run "
@@ -213,6 +243,9 @@ def main() -> int:
     if only - set(range(1, args.folds + 1)):
         ap.error(f"--only-folds {args.only_folds}: folds are numbered 1 to {args.folds}")
     offsets = [] if args.average_shifts == "none" else average_offsets(args.average_shifts)
+    reuse = None if args.minirocket in ("fit", "skip") else Path(args.minirocket)
+    if reuse is not None and not reuse.is_dir():
+        ap.error(f"--minirocket {args.minirocket}: not fit, skip or a suite's --runs folder")
     sets = parse_sets(args.sets)
     base = base_config(args.config, sets)
     if args.publish is not None:
@@ -230,8 +263,9 @@ def main() -> int:
             for fold in subject_folds(cfg.data, args.folds, seed, cfg.stride, data_dir):
                 if only and fold.index not in only:
                     continue
-                row = run_fold(cfg, fold, runs / name / f"seed-{seed}" / f"fold-{fold.index}", data_dir, seed,
-                               offsets)
+                where = Path(name) / f"seed-{seed}" / f"fold-{fold.index}"
+                row = run_fold(cfg, fold, runs / where, data_dir, seed, offsets,
+                               reuse / where if reuse else args.minirocket)
                 results[name].append(row)
                 print(json.dumps(row), flush=True)
     summary = runs / (f"suite-folds-{args.only_folds}.json" if only else "suite.json")  # one per process
