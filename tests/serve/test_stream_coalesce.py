@@ -45,11 +45,12 @@ def test_windows_asked_meanwhile_share_one_call_and_get_their_own_rows() -> None
         return [await first] + await asyncio.gather(*(coalescer.answer(x) for x in xs[1:]))
 
     answers = asyncio.run(scenario())
+    # rows of a batched matmul may differ from the same row alone by an ulp (BLAS picks kernels by size)
     assert model.sizes[0] == 1 and sum(model.sizes) == sum(len(x) for x in xs)  # the first alone, at once
     assert max(model.sizes) <= 8 and len(model.sizes) < len(xs)
     for x, a in zip(xs, answers):
         assert a.reason == "disabled" and a.outputs.source == "stub"
-        np.testing.assert_array_equal(a.outputs.motif_scores, stub_outputs(x)["motif_scores"])
+        np.testing.assert_allclose(a.outputs.motif_scores, stub_outputs(x)["motif_scores"], rtol=1e-5, atol=1e-7)
 
 
 def test_a_refused_window_closes_only_its_own_stream() -> None:
@@ -66,7 +67,7 @@ def test_a_refused_window_closes_only_its_own_stream() -> None:
     assert isinstance(got[2], p.StreamError) and got[2].code == p.BAD_SAMPLES
     for x, a in zip(xs[:2] + xs[3:], got[:2] + got[3:]):
         assert isinstance(a, Answered)
-        np.testing.assert_array_equal(a.outputs.latent, stub_outputs(x)["latent"])
+        np.testing.assert_allclose(a.outputs.latent, stub_outputs(x)["latent"], rtol=1e-5, atol=1e-7)
 
 
 def test_other_failures_reach_every_stream_in_the_call() -> None:
