@@ -45,10 +45,9 @@ def test_windows_asked_meanwhile_share_one_call_and_get_their_own_rows() -> None
         return [await first] + await asyncio.gather(*(coalescer.answer(x) for x in xs[1:]))
 
     answers = asyncio.run(scenario())
-    # rows of a batched matmul may differ from the same row alone by an ulp (BLAS picks kernels by size)
     assert model.sizes[0] == 1 and sum(model.sizes) == sum(len(x) for x in xs)  # the first alone, at once
     assert max(model.sizes) <= 8 and len(model.sizes) < len(xs)
-    for x, a in zip(xs, answers):
+    for x, a in zip(xs, answers):  # a batched row may differ from the row alone by an ulp (BLAS kernels by size)
         assert a.reason == "disabled" and a.outputs.source == "stub"
         np.testing.assert_allclose(a.outputs.motif_scores, stub_outputs(x)["motif_scores"], rtol=1e-5, atol=1e-7)
 
