@@ -127,6 +127,9 @@ def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, o
         row.update(minirocket={k: mr[k] for k in SCORES}, minirocket_fit_s=mr["fit_s"])
     if adapted is not None:
         row["tcnvae_adabn"] = adapted
+    selection = json.loads((run_dir / "eval_metrics.json").read_text()).get("selection")
+    if selection is not None:  # --set refit=true: the early-stopped model of the same run, before its refit
+        row["tcnvae_selection"] = {**selection["test"], "best_epoch": selection["best_epoch"]}
     if offsets:
         if len(test) != ours["n_windows"]:
             raise SystemExit(f"fold {fold.index}: {len(test)} evaluation windows, the run scored {ours['n_windows']}")
@@ -155,6 +158,10 @@ def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
             kinds.append(("tcnvae_averaged", "minirocket_averaged",
                           f"{name}, both averaged over ±{', ±'.join(str(d) for d in averaged[0]['offsets'] if d > 0)}",
                           averaged))
+        selected = [r for r in rows if "tcnvae_selection" in r]
+        if selected:
+            kinds.append(("tcnvae_selection", "minirocket", f"{name}, TCN-VAE early-stopped, before the refit "
+                          "(same runs)", selected))
         adapted = [r for r in rows if "tcnvae_adabn" in r]
         if adapted:
             kinds.append(("tcnvae_adabn", "minirocket", f"{name}, TCN-VAE with AdaBN per test subject (MiniRocket "
@@ -201,6 +208,8 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
                                f"{r['tcnvae']['n_windows']} windows): TCN-VAE {r['tcnvae']['macro_f1']:.3f}, "
                                + (f"MiniRocket {r['minirocket']['macro_f1']:.3f} (fit {r['minirocket_fit_s']:.0f} s)"
                                   if "minirocket" in r else "MiniRocket not fitted")
+                               + (f"; before the refit {r['tcnvae_selection']['macro_f1']:.3f} (epoch "
+                                  f"{r['tcnvae_selection']['best_epoch']})" if "tcnvae_selection" in r else "")
                                + (f"; AdaBN {r['tcnvae_adabn']['macro_f1']:.3f}" if "tcnvae_adabn" in r else "")
                                + (f"; averaged {r['tcnvae_averaged']['macro_f1']:.3f}" if "tcnvae_averaged" in r else "")
                                + (f" vs MiniRocket {r['minirocket_averaged']['macro_f1']:.3f}"

@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--fold-seed", type=int, default=0, help="shuffles which subjects share a fold (default: 0)")
     p.add_argument("--val-subjects", type=float, default=None, metavar="N|SHARE",
                    help="training subjects held out for early stopping in each fold (0: refit)")
+    p.add_argument("--refit", action="store_true", default=None,
+                   help="each fold: early-stop on validation subjects, then refit on all its training subjects "
+                        "for the epochs selected (`tcnvae train --refit`)")
     p.add_argument("--max-train-windows", type=int, default=None, help="subsample each fold's training windows")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--average-shifts", default=None, metavar="D,D,...",
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     val = int(val) if val is not None and float(val).is_integer() else val
     cfg = build_config(args.config, data=args.data, preset=args.preset, classes=args.classes, epochs=args.epochs,
                        batch_size=args.batch_size, seed=args.seed, threads=args.threads, val_subjects=val,
-                       max_train_windows=args.max_train_windows)
+                       max_train_windows=args.max_train_windows, refit=args.refit)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = args.out or Path("runs") / f"cv-{'+'.join(cfg.data)}-k{args.folds}"

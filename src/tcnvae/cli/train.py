@@ -36,6 +36,10 @@ def register(sub) -> None:
     p.add_argument("--val-subjects", type=_count_or_share, default=None, metavar="N|SHARE",
                    help="training subjects held out for early stopping: a count, a share (0.15), "
                         f"or 0 to refit on all of them for the full epoch budget (default: {TrainConfig.val_subjects})")
+    p.add_argument("--refit", action="store_true", default=None,
+                   help="after early stopping on the validation subjects, train a fresh model on all training "
+                        "subjects for the epochs selected (about twice the training time; the early-stopped "
+                        "model stays in RUN_DIR/selection/ and is scored too)")
     p.add_argument("--unlabelled", action="store_true", default=None,
                    help="also train on the windows of unlabelled stretches (VAE + motifs; default: labelled "
                         "windows only; a dataset without any label always gives a motif-only model)")
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = build_config(args.config, data=args.data, preset=args.preset, classes=args.classes, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
                        val_subjects=args.val_subjects, test_subjects=args.test_subjects,
-                       unlabelled=args.unlabelled)
+                       unlabelled=args.unlabelled, refit=args.refit)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(args.device)

@@ -21,6 +21,10 @@ class TrainConfig:
     preset: str = "deep_bn_micro_lags"
     stride: int = 50
     val_subjects: int | float = 0.15  # held-out TRAINING subjects for early stopping; 0: refit on all
+    # After early stopping on the validation subjects, train a fresh model on every training subject
+    # for the epochs the best checkpoint took (its schedule annealed over that budget); the
+    # early-stopped model stays in selection/ of the run and is scored on the test subjects too.
+    refit: bool = False
     test_split: str = "official"  # official | none: use a source's default test subjects or not
     test_subjects: tuple[str, ...] = ()  # held out for testing; overrides a source's default split
     # Keep the windows of unlabelled stretches (y = -1): they train the VAE (reconstruction, KL)
@@ -122,3 +126,6 @@ def _check_values(cfg: TrainConfig) -> None:
                           "windows; set one of them to 0")
     if cfg.val_subjects < 0:
         raise ConfigError(f"val_subjects must be >= 0 (got {cfg.val_subjects})")
+    if cfg.refit and cfg.val_subjects == 0:
+        raise ConfigError("refit needs validation subjects to choose its epoch budget: val_subjects is 0 "
+                          "(which already trains on all subjects for a fixed budget); give a share or a count")
