@@ -120,7 +120,11 @@ def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=No
     if not world.main:
         data = prepare(cfg, data_dir)
     created = world.main and not run_dir.exists()
-    first_dir = run_dir / SELECTION_DIR if cfg.refit else run_dir
+    two_stage = cfg.refit and len(data.val) > 0
+    if cfg.refit and not two_stage:
+        log.warning("refit: no validation subject was held out (one training subject), so nothing chooses "
+                    "the epoch budget: it trains on all of it for the full budget, as without refit")
+    first_dir = run_dir / SELECTION_DIR if two_stage else run_dir
     if world.main:
         first_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -131,7 +135,7 @@ def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=No
         if resume:
             trainer.load_state()
         trainer.fit(on_epoch)
-        if cfg.refit:
+        if two_stage:
             selected, data = data, refit_run(cfg, data, run_dir, resume, data_dir, on_step, on_epoch, device,
                                              precision, world, sync_check)
     except BaseException:
@@ -144,7 +148,7 @@ def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=No
     train_seconds = time.perf_counter() - t0
     results = finish_run(cfg, data, run_dir, train_seconds, device, {"device": str(device), "precision": precision,
                                                                      "processes": world.size})
-    if cfg.refit:
+    if two_stage:
         results["selection"] = score_selection(run_dir, selected, data.test, cfg.seed)
     return results
 
@@ -156,9 +160,6 @@ def refit_run(cfg: TrainConfig, selected: Prepared, run_dir: Path, resume: bool,
 
     The budget, not the weights, is what the validation subjects choose: the refit sees ~15 % more
     people, and its learning rate anneals to zero over that budget instead of being cut off."""
-    if not len(selected.val):  # nobody was held out (one training subject): the first run is the refit
-        shutil.copyfile(run_dir / SELECTION_DIR / BEST_FILE, run_dir / BEST_FILE)
-        return selected
     epochs = broadcast(world, int(read_metadata(run_dir / SELECTION_DIR / BEST_FILE)["epoch"])
                        if world.main else None)
     final = dataclasses.replace(cfg, val_subjects=0, epochs=epochs)
