@@ -2,7 +2,8 @@
 
 Run directory: model.safetensors, model_config.json, train_config.json, normalization.json,
 labels.json, motifs.json, eval_metrics.json, history.jsonl, curves.png, confusion/latent PNGs,
-samples/calibration.npy + samples/heldout.npz (real windows for INT8 calibration and parity).
+samples/calibration.npy + samples/heldout.npz (real windows for INT8 calibration and parity);
+with `refit`, selection/ (the early-stopped stage: its checkpoint, history.jsonl, state.pt).
 """
 
 from __future__ import annotations
