@@ -78,6 +78,11 @@ def stratified_pick(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarr
     return np.sort(np.concatenate(picked)[:min(n, len(y))])
 
 
+def has_state(run_dir: Path) -> bool:
+    """A resumable training state in the run, or in its refit's first stage: the run has started."""
+    return any((d / STATE_FILE).is_file() for d in (run_dir, run_dir / SELECTION_DIR))
+
+
 def check_start(cfg: TrainConfig, run_dir: Path, resume: bool, data_dir=None) -> None:
     """Refuse a start that cannot work before anything is written to `run_dir`.
 
@@ -90,7 +95,7 @@ def check_start(cfg: TrainConfig, run_dir: Path, resume: bool, data_dir=None) ->
                             data_root(data_dir) / name)
     if run_dir.exists() and not run_dir.is_dir():
         raise TcnvaeError(f"{run_dir} is a file, not a run directory; choose another --out")
-    started = any((d / STATE_FILE).is_file() for d in (run_dir, run_dir / SELECTION_DIR))
+    started = has_state(run_dir)
     if run_dir.is_dir() and any(run_dir.iterdir()) and not resume:
         raise TcnvaeError(f"{run_dir} is not empty; pass --resume to continue it or choose another --out")
     if resume and started and (run_dir / "train_config.json").is_file():
@@ -141,7 +146,7 @@ def train_run(cfg: TrainConfig, run_dir: Path, resume: bool = False, data_dir=No
                                              precision, world, sync_check)
     except BaseException:
         # Nothing to resume yet (no epoch finished): leave no folder that blocks a retry.
-        if created and not any((d / STATE_FILE).is_file() for d in (run_dir, first_dir)):
+        if created and not has_state(run_dir):
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
     if not world.main:
