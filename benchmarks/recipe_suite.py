@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _minirocket import in_fresh_process, minirocket_fold  # noqa: E402
 from _report import publish  # noqa: E402
 
-from tcnvae.cli.evaluate import average_offsets  # noqa: E402
+from tcnvae.cli.common import average_offsets  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
 from tcnvae.data.normalize import Normalizer  # noqa: E402
 from tcnvae.evaluate import evaluate_model  # noqa: E402
@@ -251,7 +251,7 @@ def main() -> int:
     only = {int(i) for i in args.only_folds.split(",")} if args.only_folds else set()
     if only - set(range(1, args.folds + 1)):
         ap.error(f"--only-folds {args.only_folds}: folds are numbered 1 to {args.folds}")
-    offsets = [] if args.average_shifts == "none" else average_offsets(args.average_shifts)
+    offsets = average_offsets(args.average_shifts)
     reuse = None if args.minirocket in ("fit", "skip") else Path(args.minirocket)
     if reuse is not None and not reuse.is_dir():
         ap.error(f"--minirocket {args.minirocket}: not fit, skip or a suite's --runs folder")

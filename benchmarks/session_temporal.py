@@ -13,6 +13,9 @@ small grid, then applied unchanged to the test subjects.
 
 With `--adapt`, each test recording is also analysed by the release adapted to that recording
 alone (AdaBN on its own windows, as `tcnvae analyze --adapt` does), with both temporal models.
+With `--average-shifts 25,50`, also with each window's activity probabilities averaged over its
+copies shifted by ±25, ±50 samples (`tcnvae analyze --average-shifts`); the HMM's dwell is chosen
+again, on the training subjects, for the averaged outputs.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from _report import publish  # noqa: E402
 
 from tcnvae.analysis.outputs import concat_outputs, run_batches  # noqa: E402
 from tcnvae.analysis.pipeline import AnalysisConfig, activity_ethogram  # noqa: E402
+from tcnvae.analysis.shift_average import average_outputs, plan_shifts  # noqa: E402
 from tcnvae.analysis.segment_metrics import match, predicted_segments, summarize_matches, true_segments  # noqa: E402
 from tcnvae.analysis.windows import cut_windows  # noqa: E402
+from tcnvae.cli.common import average_offsets  # noqa: E402
 from tcnvae.contract import RATE_HZ, WINDOW  # noqa: E402
 from tcnvae.data.dataset import load_recordings  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
@@ -49,9 +54,10 @@ def is_test(subject: str) -> bool:
     return int(subject.split(":")[1]) in TEST_SUBJECTS
 
 
-def outputs_per_recording(engine: Engine, recordings, stride: int, release=None):
+def outputs_per_recording(engine: Engine, recordings, stride: int, release=None, shifts: tuple[int, ...] = ()):
     """(recording, windows, outputs) per recording; with `release`, each recording gets its own
-    engine adapted to it first (`tcnvae analyze --adapt`: AdaBN on its windows, torch backend)."""
+    engine adapted to it first (`tcnvae analyze --adapt`: AdaBN on its windows, torch backend);
+    with `shifts`, activity probabilities averaged over shifted copies (`--average-shifts`)."""
     out = []
     for rec in recordings:
         if len(rec) < WINDOW:
@@ -59,8 +65,10 @@ def outputs_per_recording(engine: Engine, recordings, stride: int, release=None)
         windows = cut_windows(rec.signals, stride)
         mine = engine if release is None else Engine.from_release(release, backend="torch", threads=2,
                                                                    adapt=windows.x)
-        parts = run_batches(mine.run, windows.x, 256, None)
-        out.append((rec, windows, concat_outputs(parts, tuple(mine.labels), "model", mine.info.ref)))
+        plan = plan_shifts(rec.signals, windows, shifts) if shifts else None
+        parts = run_batches(mine.run, (plan.windows if plan else windows).x, 256, None)
+        outputs = concat_outputs(parts, tuple(mine.labels), "model", mine.info.ref)
+        out.append((rec, windows, average_outputs(outputs, plan) if plan else outputs))
         if mine is not engine:
             mine.close()
     return out
@@ -99,8 +107,12 @@ def main() -> int:
     ap.add_argument("--stride", type=int, default=50)
     ap.add_argument("--adapt", action="store_true",
                     help="also analyse each test recording adapted to itself first (tcnvae analyze --adapt)")
+    ap.add_argument("--average-shifts", default="none", metavar="D,D|none",
+                    help="also analyse with probabilities averaged over windows shifted by ±D samples")
+    ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
+    shifts = tuple(d for d in average_offsets(args.average_shifts) if d > 0)
     data_dir = Path(tempfile.mkdtemp(prefix="tcnvae-session-temporal-"))
     fetch("uci-hapt", from_path=args.from_path, data_dir=data_dir)
     recordings = load_recordings("uci-hapt", data_dir)
@@ -111,13 +123,21 @@ def main() -> int:
     registry = Registry(args.models)
     for ref in args.refs.split(","):
         release = registry.open(ref)
-        engine = Engine.from_release(release, backend="onnx", threads=2)
+        engine = Engine.from_release(release, backend="onnx", threads=args.threads)
         labels = tuple(engine.labels)
         base = AnalysisConfig(stride=args.stride)
         tr, te = outputs_per_recording(engine, train, args.stride), outputs_per_recording(engine, test, args.stride)
         dwell = max(DWELL_GRID, key=lambda d: score(tr, replace(base, temporal="hmm", mean_dwell_s=d), labels)["f1"])
         hmm = replace(base, temporal="hmm", mean_dwell_s=dwell)
         variants = [("majority (today)", base, "–", te), ("hmm", hmm, f"{dwell:g} s", te)]
+        if shifts:
+            tr_avg = outputs_per_recording(engine, train, args.stride, shifts=shifts)
+            te_avg = outputs_per_recording(engine, test, args.stride, shifts=shifts)
+            d_avg = max(DWELL_GRID, key=lambda d: score(tr_avg, replace(base, temporal="hmm", mean_dwell_s=d),
+                                                           labels)["f1"])
+            name = f"averaged ±{', ±'.join(map(str, shifts))}"
+            variants += [(f"majority, {name}", base, "–", te_avg),
+                         (f"hmm, {name}", replace(base, temporal="hmm", mean_dwell_s=d_avg), f"{d_avg:g} s", te_avg)]
         if args.adapt:
             te_adapted = outputs_per_recording(engine, test, args.stride, release)
             variants += [("majority, AdaBN per recording", base, "–", te_adapted),

@@ -11,7 +11,6 @@ import numpy as np
 from tcnvae.analysis.artifacts import write_analysis
 from tcnvae.analysis.pipeline import AnalysisConfig, analyze_recording
 from tcnvae.analysis.recording_io import RecordingMeta, load_recording_file
-from tcnvae.contract import WINDOW
 from tcnvae.data.recording import Recording
 from tcnvae.registry.store import Registry
 from tcnvae.runtime.engine import Engine
@@ -40,12 +39,10 @@ def analyze_file(recording: Recording, engine: Engine, out_dir: Path, config: An
     report.html into out_dir. `on_start(n_windows)` and `progress(n_done)` drive a progress bar;
     `adaptation` (how the engine was adapted to this wearer) is recorded in results.json.
     """
-    n = (len(recording) - WINDOW) // config.stride + 1
-    if on_start is not None:
-        on_start(n)
     model = engine.info.ref + (" (BatchNorm adapted to this recording)" if adaptation else "")
     results = analyze_recording(recording, engine.run, config, labels=tuple(engine.labels),
-                                source="model", model=model, progress=progress)
+                                source="model", model=model, on_start=on_start,
+                                progress=progress)
     if adaptation:
         results["adaptation"] = adaptation
     if engine.info.motifs:  # what each motif looks like, from the release's motifs.json

@@ -17,6 +17,7 @@ from tcnvae.analysis.errors import AnalysisInputError
 from tcnvae.analysis.ethogram import build_ethogram, time_per_label
 from tcnvae.analysis.hmm import decode as hmm_decode
 from tcnvae.analysis.outputs import ModelOutputs, Predictor, concat_outputs, run_batches
+from tcnvae.analysis.shift_average import average_outputs, plan_shifts, signed_offsets
 from tcnvae.analysis.summary import rank_motifs, time_per_motif
 from tcnvae.analysis.timeline import activity_names, build_timeline, top_motif_names
 from tcnvae.analysis.windows import AnalysisWindows, cut_windows
@@ -37,6 +38,9 @@ class AnalysisConfig:
     batch_size: int = 64  # windows per model call
     temporal: str = "majority"  # how window outputs become activity segments: "majority" or "hmm"
     mean_dwell_s: float = 10.0  # the HMM's expected bout length (its one parameter)
+    # Average each window's activity probabilities with the same window shifted by these many
+    # samples either way (host-side, offline only: it needs samples after the window).
+    average_shifts: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.stride <= WINDOW:
@@ -53,6 +57,8 @@ class AnalysisConfig:
             raise AnalysisInputError(f"temporal must be one of {', '.join(TEMPORAL_MODELS)}, got {self.temporal!r}")
         if not 0.5 <= self.mean_dwell_s <= 3600.0:
             raise AnalysisInputError(f"mean_dwell_s must be in [0.5, 3600], got {self.mean_dwell_s}")
+        object.__setattr__(self, "average_shifts", tuple(int(d) for d in self.average_shifts))
+        signed_offsets(self.average_shifts)
 
 
 def prepare(recording: Recording, config: AnalysisConfig) -> AnalysisWindows:
@@ -130,8 +136,17 @@ def _recording_info(recording: Recording) -> dict:
 
 def analyze_recording(recording: Recording, predict: Predictor, config: AnalysisConfig,
                       *, labels: tuple[str, ...] = (), source: str = "model", model: str | None = None,
+                      on_start: Callable[[int], None] | None = None,
                       progress: Callable[[int], None] | None = None) -> dict:
-    """Everything with a synchronous predictor (e.g. the in-process runtime Engine)."""
+    """Everything with a synchronous predictor (e.g. the in-process runtime Engine).
+    `on_start(n)`: the number of windows the model will run (more than the analysis windows with
+    `average_shifts`); `progress(n_done)` after each batch."""
     windows = checked_windows(recording, config)
-    parts = run_batches(predict, windows.x, config.batch_size, progress)
-    return summarize(recording, windows, concat_outputs(parts, labels, source, model), config)
+    plan = plan_shifts(recording.signals, windows, config.average_shifts) if config.average_shifts else None
+    run = windows if plan is None else plan.windows
+    if on_start is not None:
+        on_start(len(run))
+    outputs = concat_outputs(run_batches(predict, run.x, config.batch_size, progress), labels, source, model)
+    if plan is not None:
+        outputs = average_outputs(outputs, plan)
+    return summarize(recording, windows, outputs, config)

@@ -1,4 +1,5 @@
-"""What several verbs share: the help formatter that shows defaults, and the `--models` wording."""
+"""What several verbs share: the help formatter that shows defaults, the `--models` wording and the
+`--average-shifts` parser."""
 
 from __future__ import annotations
 
@@ -10,6 +11,25 @@ from pathlib import Path
 
 MODELS_HELP = ("registry folder (default: your releases in user-models/, git-ignored, plus the shipped "
                "models/; a folder given here is used alone, e.g. --models models to change the shipped one)")
+
+
+def average_offsets(text: str | None) -> list[int]:
+    """--average-shifts D,D,... -> the signed offsets [-D, +D, ...]; "none" or empty -> []; refuses
+    what is not 0 < D < WINDOW."""
+    from tcnvae.contract import WINDOW
+    from tcnvae.errors import TcnvaeError
+
+    if not text or text.strip().lower() == "none":
+        return []
+    try:
+        given = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise TcnvaeError(f"--average-shifts {text!r}: give whole numbers of samples, e.g. 25,50, or none") from None
+    bad = [d for d in given if not 0 < d < WINDOW]
+    if bad or not given:
+        raise TcnvaeError(f"--average-shifts {text!r}: each shift must be between 1 and {WINDOW - 1} samples "
+                          f"(a window is {WINDOW})")
+    return sorted({s * d for d in given for s in (-1, 1)})
 
 
 class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from tcnvae.cli.evaluate import average_offsets
+from tcnvae.cli.common import average_offsets
 from tcnvae.model.presets import PRESETS
 from tcnvae.train.config import build_config
 from tcnvae.train.cv import cross_validate

@@ -18,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tcnvae.cli.common import MODELS_HELP
+from tcnvae.cli.common import MODELS_HELP, average_offsets
 from tcnvae.errors import TcnvaeError
 from tcnvae.evaluate import evaluate_model, write_evaluation
 from tcnvae.train.prepare import adaptation_windows, shifted_windows, split_windows
@@ -78,24 +78,6 @@ def _test_subjects(args: argparse.Namespace, names: tuple[str, ...], labels: dic
         return given
     recorded = (labels.get("subjects") or {}).get("test", [])
     return [s for s in recorded if s.split(":", 1)[0] in names]
-
-
-def average_offsets(text: str | None) -> list[int]:
-    """--average-shifts D,D,... -> the signed offsets [-D, +D, ...]; refuses what is not 0 < D < WINDOW."""
-    from tcnvae.contract import WINDOW
-    from tcnvae.train.config import ConfigError
-
-    if not text:
-        return []
-    try:
-        given = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"--average-shifts {text!r}: give whole numbers of samples, e.g. 25,50") from None
-    bad = [d for d in given if not 0 < d < WINDOW]
-    if bad or not given:
-        raise ConfigError(f"--average-shifts {text!r}: each shift must be between 1 and {WINDOW - 1} samples "
-                          f"(a window is {WINDOW})")
-    return sorted({s * d for d in given for s in (-1, 1)})
 
 
 def run(args: argparse.Namespace) -> int:

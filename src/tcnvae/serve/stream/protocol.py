@@ -107,8 +107,10 @@ def parse_open(text: str | None, base: AnalysisConfig) -> Opening:
                                         f"got {value!r}")
     try:
         spec = StreamSpec(float(rate), tuple(channels), dict(units))
-        # Streams close segments as they go: the causal majority rule, never a whole-recording HMM.
-        config = AnalysisConfig(**{**_config_dict(base), **overrides, "temporal": "majority"})
+        # Streams close segments as they go: the causal majority rule, never a whole-recording HMM,
+        # and no averaging over shifted windows (it would wait for samples after each window).
+        config = AnalysisConfig(**{**_config_dict(base), **overrides, "temporal": "majority",
+                                   "average_shifts": ()})
     except (AnalysisInputError, TypeError) as exc:
         raise StreamError(BAD_OPEN, str(exc)) from None
     return Opening(spec, config, bool(doc.get("latent", False)))
