@@ -33,13 +33,10 @@ from _report import publish  # noqa: E402
 
 from tcnvae.cli.common import average_offsets  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
-from tcnvae.data.normalize import Normalizer  # noqa: E402
-from tcnvae.evaluate import evaluate_model  # noqa: E402
-from tcnvae.model.adabn import has_batch_norm  # noqa: E402
-from tcnvae.model.checkpoint import load_model  # noqa: E402
+from tcnvae.model.presets import PRESETS  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
-from tcnvae.train.cv import averaged_fold_scores, fold_test_windows, subject_folds, train_fold  # noqa: E402
-from tcnvae.train.prepare import adaptation_windows  # noqa: E402
+from tcnvae.train.cv import (adapted_fold_scores, averaged_fold_scores, fold_test_windows, subject_folds,  # noqa: E402
+                             train_fold)
 
 HAPT6 = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
 DATASETS = {"watch": {"data": ("watch",)},
@@ -96,17 +93,6 @@ def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, see
     return mr
 
 
-def adabn_scores(run_dir: Path, test, data: tuple[str, ...], data_dir: Path) -> dict | None:
-    """The fold model's scores with BatchNorm re-estimated per test subject from all of that
-    subject's windows, labels unused (`tcnvae evaluate --adapt`); None for a preset without BatchNorm."""
-    model, _ = load_model(run_dir / "model.safetensors")
-    if not has_batch_norm(model):
-        return None
-    metrics, _ = evaluate_model(model, Normalizer.load(run_dir / "normalization.json"), test,
-                                adapt=adaptation_windows(data, test.subjects(), data_dir))
-    return {k: metrics[k] for k in SCORES}
-
-
 def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, offsets: list[int],
              minirocket: str | Path) -> dict:
     """One fold's row. `minirocket`: "fit" (or reuse this fold's cache), "skip", or an earlier suite
@@ -114,7 +100,8 @@ def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, o
     ours = train_fold(cfg, fold, run_dir, data_dir)
     labels = tuple(json.loads((run_dir / "model_config.json").read_text())["label_names"])
     test, shifted = fold_test_windows(cfg, fold, labels, offsets, data_dir)
-    adapted = adabn_scores(run_dir, test, cfg.data, data_dir)
+    adapted = ({k: v for k, v in adapted_fold_scores(run_dir, test, cfg.data, data_dir).items() if k in SCORES}
+               if PRESETS[cfg.preset].get("batch_norm") else None)  # AdaBN needs BatchNorm
     row = {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
            "tcnvae": {k: ours[k] for k in SCORES}}
     mr = None

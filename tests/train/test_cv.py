@@ -76,3 +76,35 @@ def test_cv_cli_leave_one_subject_out(tmp_path: Path) -> None:
     got = json.loads((tmp_path / "ev" / "eval_metrics.json").read_text())["test_averaged"]
     assert got["macro_f1"] == pytest.approx(fold["averaged"]["macro_f1"], abs=1e-9)
     assert got["confusion_matrix"] == fold["averaged"]["confusion_matrix"]
+
+
+def test_cv_cli_adapt_scores_each_fold_as_evaluate_adapt_does(tmp_path: Path) -> None:
+    if not hapt_csv.HAPT_ZIP.exists():
+        pytest.skip(f"{hapt_csv.HAPT_ZIP} not available")
+    folder = hapt_csv.write_folder(tmp_path / "d", users=(1, 2, 3), max_s=8.0)
+    env = {**os.environ, "TCNVAE_DATA": str(tmp_path / "data")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tcnvae.cli", *args], capture_output=True, text=True,
+                              timeout=900, env=env)
+
+    assert cli("data", "fetch", "csv", "--from", str(folder)).returncode == 0
+    base = ("cv", "--data", "csv", "--folds", "3", "--epochs", "1", "--batch-size", "32", "--val-subjects", "1",
+            "--threads", "2", "--adapt")
+    refused = cli(*base, "--preset", "tiny", "--out", str(tmp_path / "no"))  # weight norm: nothing to adapt
+    assert refused.returncode != 0 and "--adapt" in refused.stderr and "BatchNorm" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "no").exists()
+    out = tmp_path / "cv"
+    proc = cli(*base, "--preset", "deep_bn", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((out / "cv.json").read_text())
+    adapted = doc["summary"]["adapted"]
+    assert adapted["n_windows"] == doc["summary"]["n_windows"]
+    assert "macro-F1 adapted (AdaBN per test subject) |" in proc.stdout
+    # each fold's adapted score is what `tcnvae evaluate --adapt` reports for its model
+    fold = doc["folds"][0]
+    ev = cli("evaluate", fold["run_dir"], "--data", "csv", "--adapt", "--out", str(tmp_path / "ev"))
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    got = json.loads((tmp_path / "ev" / "eval_metrics.json").read_text())
+    assert got["test_adapted"]["macro_f1"] == pytest.approx(fold["adapted"]["macro_f1"], abs=1e-9)
+    assert got["test_adapted"]["confusion_matrix"] == fold["adapted"]["confusion_matrix"]

@@ -40,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--average-shifts", default=None, metavar="D,D,...",
                    help="also score each fold averaged over its test windows shifted by ±D samples, e.g. 25,50 "
                         "(as `tcnvae evaluate --average-shifts`)")
+    p.add_argument("--adapt", action="store_true",
+                   help="also score each fold with BatchNorm re-estimated per test subject from their own "
+                        "unlabelled windows (AdaBN, as `tcnvae evaluate --adapt`): what adapting a new wearer buys")
     p.add_argument("--data-dir", type=Path, default=None, help="dataset cache (default: $TCNVAE_DATA, else ~/.cache/tcnvae)")
     p.set_defaults(func=run)
 
@@ -60,31 +63,38 @@ def run(args: argparse.Namespace) -> int:
         tqdm.write(f"  epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {score}  {row['seconds']:.0f}s")
 
     def on_fold(row: dict) -> None:
-        averaged = f"  averaged macro-F1 {row['averaged']['macro_f1']:.4f}" if "averaged" in row else ""
-        tqdm.write(f"fold {row['fold']}: accuracy {row['accuracy']:.4f}  macro-F1 {row['macro_f1']:.4f}{averaged}  "
+        extra = "".join(f"  {name} macro-F1 {row[key]['macro_f1']:.4f}" for key, name in EXTRA_SCORES.items()
+                        if key in row)
+        tqdm.write(f"fold {row['fold']}: accuracy {row['accuracy']:.4f}  macro-F1 {row['macro_f1']:.4f}{extra}  "
                    f"({row['n_windows']} windows of {', '.join(row['test_subjects'])})")
 
-    doc = cross_validate(cfg, args.folds, out, args.fold_seed, args.data_dir, on_fold, on_epoch, offsets)
+    doc = cross_validate(cfg, args.folds, out, args.fold_seed, args.data_dir, on_fold, on_epoch, offsets,
+                         adapt=args.adapt)
     print(format_table(doc))
     print(f"wrote {out / 'cv.json'} and {out / 'confusion_matrix_cv.png'}")
     return 0
 
 
+EXTRA_SCORES = {"averaged": "averaged", "adapted": "adapted"}  # row/summary key -> its name in the output
+
+
 def format_table(doc: dict) -> str:
-    """The per-fold Markdown table with its mean ± sd row (also what BENCHMARKS.md shows)."""
+    """The per-fold Markdown table with its mean ± sd row (also what BENCHMARKS.md shows); one more
+    macro-F1 column for each extra score the folds carry (--average-shifts, --adapt)."""
     s = doc["summary"]
-    avg = s.get("averaged")  # with --average-shifts: one more column
-    head = "| fold | test subjects | windows | accuracy | macro-F1 |"
-    if avg:
-        head += f" macro-F1 averaged over ±{', ±'.join(str(d) for d in avg['offsets'] if d > 0)} |"
-    lines = [head, "|---|---|---:|---:|---:|" + ("---:|" if avg else "")]
+    extras = [k for k in EXTRA_SCORES if k in s]
+    heads = {"averaged": "macro-F1 averaged over ±" + ", ±".join(str(d) for d in s.get("averaged", {}).get("offsets", ())
+                                                                 if d > 0),
+             "adapted": "macro-F1 adapted (AdaBN per test subject)"}
+    lines = ["| fold | test subjects | windows | accuracy | macro-F1 |" + "".join(f" {heads[k]} |" for k in extras),
+             "|---|---|---:|---:|---:|" + "---:|" * len(extras)]
     for f in doc["folds"]:
         subjects = ", ".join(x.split(":", 1)[-1] for x in f["test_subjects"])
         lines.append(f"| {f['fold']} | {subjects} | {f['n_windows']} | {f['accuracy']:.3f} | {f['macro_f1']:.3f} |"
-                     + (f" {f['averaged']['macro_f1']:.3f} |" if avg else ""))
+                     + "".join(f" {f[k]['macro_f1']:.3f} |" for k in extras))
     lines.append(f"| **mean ± sd** | {s['k']} folds | {s['n_windows']} | {s['accuracy_mean']:.3f} ± "
                  f"{s['accuracy_sd']:.3f} | {s['macro_f1_mean']:.3f} ± {s['macro_f1_sd']:.3f} |"
-                 + (f" {avg['macro_f1_mean']:.3f} ± {avg['macro_f1_sd']:.3f} |" if avg else ""))
-    lines.append(f"| pooled (summed confusion) | | | {s['pooled_accuracy']:.3f} | {s['pooled_macro_f1']:.3f} |"
-                 + (f" {avg['pooled_macro_f1']:.3f} |" if avg else ""))
+                 + "".join(f" {s[k]['macro_f1_mean']:.3f} ± {s[k]['macro_f1_sd']:.3f} |" for k in extras))
+    lines.append("| pooled (summed confusion) | | | " + f"{s['pooled_accuracy']:.3f} | {s['pooled_macro_f1']:.3f} |"
+                 + "".join(f" {s[k]['pooled_macro_f1']:.3f} |" for k in extras))
     return "\n".join(lines)

@@ -9,6 +9,7 @@ windows (e.g. MiniRocket beside the TCN-VAE, several seeds):
 * `train_fold` -> one TCN-VAE trained and scored on a fold (its run directory kept);
 * `fold_scores` -> the per-fold numbers of any method's predictions;
 * `fold_test_windows` + `averaged_fold_scores` -> a fold model averaged over shifted test windows;
+* `adapted_fold_scores` -> a fold model adapted to each test subject without labels (AdaBN);
 * `summarize` -> mean ± sd over folds and the confusion matrix summed over folds.
 
 `cross_validate` runs them all and writes `cv.json`, `confusion_matrix_cv.png` and one run
@@ -115,6 +116,20 @@ def averaged_fold_scores(run_dir: Path, test: WindowSet, shifted: dict[int, Wind
     return {k: metrics[k] for k in ("n_windows", "accuracy", "macro_f1", "confusion_matrix")}
 
 
+def adapted_fold_scores(run_dir: Path, test: WindowSet, data: tuple[str, ...], data_dir=None) -> dict:
+    """A fold model's scores with BatchNorm re-estimated per test subject on all of that subject's
+    windows, labels unused (what `tcnvae evaluate --adapt` reports)."""
+    from tcnvae.data.normalize import Normalizer
+    from tcnvae.evaluate import evaluate_model
+    from tcnvae.model.checkpoint import load_model
+    from tcnvae.train.prepare import adaptation_windows
+
+    model, _ = load_model(run_dir / "model.safetensors")
+    metrics, _ = evaluate_model(model, Normalizer.load(run_dir / "normalization.json"), test,
+                                adapt=adaptation_windows(data, test.subjects(), data_dir))
+    return {k: metrics[k] for k in ("n_windows", "accuracy", "macro_f1", "confusion_matrix")}
+
+
 def summarize(folds: list[dict], label_names: tuple[str, ...]) -> dict:
     """Mean and sample sd over folds, plus scores of the confusion matrix summed over folds."""
     acc = np.array([f["accuracy"] for f in folds])
@@ -135,10 +150,16 @@ def summarize(folds: list[dict], label_names: tuple[str, ...]) -> dict:
 
 def cross_validate(cfg: TrainConfig, k: int, out_dir: Path, fold_seed: int = 0, data_dir=None,
                    on_fold: Callable[[dict], None] | None = None,
-                   on_epoch: Callable[[dict], None] | None = None, offsets: list[int] = ()) -> dict:
+                   on_epoch: Callable[[dict], None] | None = None, offsets: list[int] = (),
+                   adapt: bool = False) -> dict:
     """K subject-wise folds of `cfg`'s model; writes cv.json + confusion_matrix_cv.png in `out_dir`.
     `offsets`: each fold is also scored averaged over its shifted test windows (row `averaged`,
-    summary `averaged`)."""
+    summary `averaged`); `adapt`: and adapted to each test subject (row and summary `adapted`)."""
+    from tcnvae.model.presets import PRESETS
+
+    if adapt and not PRESETS[cfg.preset].get("batch_norm"):
+        raise ConfigError(f"--adapt re-estimates BatchNorm statistics; preset {cfg.preset!r} has no BatchNorm "
+                          f"(use a deep_bn* preset, e.g. the default deep_bn_micro_lags)")
     out_dir = Path(out_dir)
     folds = subject_folds(cfg.data, k, fold_seed, cfg.stride, data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -147,15 +168,20 @@ def cross_validate(cfg: TrainConfig, k: int, out_dir: Path, fold_seed: int = 0, 
         log.info("fold %d/%d: test subjects %s", fold.index, k, ", ".join(fold.test_subjects))
         row = train_fold(cfg, fold, out_dir / f"fold-{fold.index}", data_dir, on_epoch)
         labels = labels or tuple(json.loads((out_dir / f"fold-{fold.index}" / "labels.json").read_text())["labels"])
-        if offsets:
-            row["averaged"] = averaged_fold_scores(Path(row["run_dir"]),
-                                                   *fold_test_windows(cfg, fold, labels, list(offsets), data_dir))
+        if offsets or adapt:
+            test, shifted = fold_test_windows(cfg, fold, labels, list(offsets), data_dir)
+            if offsets:
+                row["averaged"] = averaged_fold_scores(Path(row["run_dir"]), test, shifted)
+            if adapt:
+                row["adapted"] = adapted_fold_scores(Path(row["run_dir"]), test, cfg.data, data_dir)
         results.append(row)
         if on_fold:
             on_fold(row)
     summary = summarize(results, labels)
     if offsets:
         summary["averaged"] = {"offsets": list(offsets), **summarize([r["averaged"] for r in results], labels)}
+    if adapt:
+        summary["adapted"] = summarize([r["adapted"] for r in results], labels)
     doc = {"data": list(cfg.data), "folds": results, "summary": summary, "fold_seed": fold_seed,
            "leave_one_subject_out": all(len(f.test_subjects) == 1 for f in folds), "config": cfg.to_dict()}
     tmp = out_dir / f".{CV_FILE}.tmp"
