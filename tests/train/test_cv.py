@@ -35,17 +35,23 @@ def test_folds_test_every_subject_once() -> None:
         subject_folds(("watch",), 11)
 
 
-def test_cv_cli_leave_one_subject_out(tmp_path: Path) -> None:
+@pytest.fixture
+def cli(tmp_path: Path):
+    """`python -m tcnvae.cli ARGS` with a fetched `csv` dataset of three real HAPT users."""
     if not hapt_csv.HAPT_ZIP.exists():
         pytest.skip(f"{hapt_csv.HAPT_ZIP} not available")
     folder = hapt_csv.write_folder(tmp_path / "d", users=(1, 2, 3), max_s=8.0)
     env = {**os.environ, "TCNVAE_DATA": str(tmp_path / "data")}
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
+    def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "tcnvae.cli", *args], capture_output=True, text=True,
                               timeout=900, env=env)
 
-    assert cli("data", "fetch", "csv", "--from", str(folder)).returncode == 0
+    assert run("data", "fetch", "csv", "--from", str(folder)).returncode == 0
+    return run
+
+
+def test_cv_cli_leave_one_subject_out(tmp_path: Path, cli) -> None:
     out = tmp_path / "cv"
     proc = cli("cv", "--data", "csv", "--folds", "3", "--out", str(out), "--preset", "tiny", "--epochs", "1",
                "--batch-size", "32", "--val-subjects", "1", "--threads", "2")
@@ -78,17 +84,7 @@ def test_cv_cli_leave_one_subject_out(tmp_path: Path) -> None:
     assert got["confusion_matrix"] == fold["averaged"]["confusion_matrix"]
 
 
-def test_cv_cli_adapt_scores_each_fold_as_evaluate_adapt_does(tmp_path: Path) -> None:
-    if not hapt_csv.HAPT_ZIP.exists():
-        pytest.skip(f"{hapt_csv.HAPT_ZIP} not available")
-    folder = hapt_csv.write_folder(tmp_path / "d", users=(1, 2, 3), max_s=8.0)
-    env = {**os.environ, "TCNVAE_DATA": str(tmp_path / "data")}
-
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "tcnvae.cli", *args], capture_output=True, text=True,
-                              timeout=900, env=env)
-
-    assert cli("data", "fetch", "csv", "--from", str(folder)).returncode == 0
+def test_cv_cli_adapt_scores_each_fold_as_evaluate_adapt_does(tmp_path: Path, cli) -> None:
     base = ("cv", "--data", "csv", "--folds", "3", "--epochs", "1", "--batch-size", "32", "--val-subjects", "1",
             "--threads", "2", "--adapt")
     refused = cli(*base, "--preset", "tiny", "--out", str(tmp_path / "no"))  # weight norm: nothing to adapt
