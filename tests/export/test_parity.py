@@ -18,8 +18,10 @@ def test_parity_json_holds_bounds_measurements_and_passes(exported):
     report = json.loads((exported["release"].export_dir / "parity.json").read_text())
     assert report["passed"] is True
     assert set(report["checks"]) == set(P.BOUNDS)
+    n = report["heldout"]["windows"]
     for name, check in report["checks"].items():
-        assert check["bound"] == P.BOUNDS[name][1] and check["pass"] is True
+        want = P.argmax_agreement_bound(n) if name == "int8_argmax_agreement" else P.BOUNDS[name][1]
+        assert check["bound"] == want == report["bounds"][name]["limit"] and check["pass"] is True
     assert report["checks"]["fp32_cosine_min"]["measured"] >= 0.9999
     assert report["checks"]["fp32_max_abs_diff"]["measured"] <= 1e-4
     assert report["heldout"]["windows"] > 0
@@ -32,6 +34,15 @@ def test_verdict_and_require_pass_name_the_failed_bound():
     assert checks["fp32_max_abs_diff"]["pass"] is False and checks["int8_argmax_agreement"]["pass"] is True
     with pytest.raises(TcnvaeError, match="fp32_max_abs_diff"):
         P.require_pass(checks, "here")
+
+
+def test_int8_agreement_allows_one_flipped_window_below_100_windows():
+    # 0.99 of 91 windows would allow no flip at all; one is allowed, two are not
+    assert P.argmax_agreement_bound(91) == pytest.approx(90 / 91)
+    assert P.argmax_agreement_bound(100) == P.argmax_agreement_bound(2048) == P.BOUNDS["int8_argmax_agreement"][1]
+    limits = {"int8_argmax_agreement": P.argmax_agreement_bound(91)}
+    assert P.verdict({"int8_argmax_agreement": 90 / 91}, limits)["int8_argmax_agreement"]["pass"] is True
+    assert P.verdict({"int8_argmax_agreement": 89 / 91}, limits)["int8_argmax_agreement"]["pass"] is False
 
 
 def test_a_failing_bound_raises_and_adds_nothing(registry_root, tmp_path, monkeypatch):
