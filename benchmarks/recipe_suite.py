@@ -189,8 +189,8 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
     rows = [by_fold[key] for key in sorted(by_fold)]
     expected = args.folds * len(seeds)
     publish_table(args, {names[0]: rows}, seeds, sets, base,
-                  f". {len(rows)} of {expected} folds"
-                  f"{' (the run was stopped before the rest)' if len(rows) < expected else ''}; per fold:\n\n"
+                  f". {len(rows)} of {expected} folds in this log"
+                  f"{' (the others ran elsewhere or not at all: say which)' if len(rows) < expected else ''}; per fold:\n\n"
                   + "\n".join(f"- fold {r['fold']} (seed {r['seed']}, test {', '.join(r['test_subjects'])}, "
                                f"{r['tcnvae']['n_windows']} windows): TCN-VAE {r['tcnvae']['macro_f1']:.3f}, "
                                + (f"MiniRocket {r['minirocket']['macro_f1']:.3f} (fit {r['minirocket_fit_s']:.0f} s)"
