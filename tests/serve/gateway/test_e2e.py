@@ -65,6 +65,7 @@ def upload(client: httpx.Client, csv_path: Path) -> dict:
 
 def check_model_results(res: dict, labels: list[str]) -> None:
     assert res["source"] == "model" and res["labels"] == labels
+    assert res["config"]["temporal"] == "hmm"  # a whole recording: Viterbi, in the gateway as offline
     assert res["n_windows"] == len(res["timeline"]) == (6000 - 100) // 50 + 1  # 60 s at 100 Hz
     for w in res["timeline"][:5]:
         assert w["activity"] in labels and abs(sum(w["activity_probs"].values()) - 1) < 1e-3

@@ -58,6 +58,8 @@ def test_success_resets_the_failure_count() -> None:
     ("GATEWAY_MAX_UPLOAD_BYTES", "10"),
     ("GATEWAY_STRIDE", "101"),
     ("USE_REAL_MODEL", "maybe"),
+    ("GATEWAY_TEMPORAL", "lstm"),
+    ("GATEWAY_MEAN_DWELL_S", "0"),
 ])
 def test_settings_refuse_unsafe_values(monkeypatch: pytest.MonkeyPatch, env: str, value: str) -> None:
     monkeypatch.setenv(env, value)

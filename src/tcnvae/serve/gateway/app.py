@@ -49,7 +49,8 @@ __version__ = _version()
 def analysis_config(settings: GatewaySettings) -> AnalysisConfig:
     return AnalysisConfig(stride=settings.stride, smooth_windows=settings.smooth_windows,
                           min_dwell_s=settings.min_dwell_s,
-                          confidence_threshold=settings.confidence_threshold, batch_size=settings.batch_size)
+                          confidence_threshold=settings.confidence_threshold, batch_size=settings.batch_size,
+                          temporal=settings.temporal, mean_dwell_s=settings.mean_dwell_s)
 
 
 def _install_gateway_errors(app: FastAPI) -> None:

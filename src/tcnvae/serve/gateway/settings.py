@@ -8,6 +8,7 @@ EdgeInfer's names are kept (`USE_REAL_MODEL`, `MODEL_BACKEND_URL`, `MODEL_BACKEN
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -49,6 +50,10 @@ class GatewaySettings(BaseSettings):
     smooth_windows: int = Field(5, ge=1, le=101)
     min_dwell_s: float = Field(2.0, ge=0, le=3600)
     confidence_threshold: float = Field(0.5, ge=0, le=1)
+    # Uploaded recordings are whole: the HMM (Viterbi) segments them as `tcnvae analyze` does;
+    # live streams keep the causal majority rule whatever this says.
+    temporal: Literal["hmm", "majority"] = "hmm"
+    mean_dwell_s: float = Field(10.0, ge=0.5, le=3600)
     session_timeout_s: float = Field(300.0, gt=0, le=24 * 3600)
     max_samples: int = Field(2_160_000, ge=WINDOW, le=100_000_000)  # 6 h at 100 Hz
     header_timeout_s: float = Field(10.0, gt=0, le=600)
