@@ -33,12 +33,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _report import publish  # noqa: E402
 
-from tcnvae.analysis.outputs import concat_outputs, run_batches  # noqa: E402
-from tcnvae.analysis.pipeline import AnalysisConfig, activity_ethogram  # noqa: E402
-from tcnvae.analysis.shift_average import average_outputs, plan_shifts  # noqa: E402
+from tcnvae.analysis.pipeline import AnalysisConfig, activity_ethogram, window_outputs  # noqa: E402
 from tcnvae.analysis.segment_metrics import match, predicted_segments, summarize_matches, true_segments  # noqa: E402
 from tcnvae.analysis.windows import cut_windows  # noqa: E402
-from tcnvae.cli.common import average_offsets  # noqa: E402
+from tcnvae.cli.common import average_shifts  # noqa: E402
 from tcnvae.contract import RATE_HZ, WINDOW  # noqa: E402
 from tcnvae.data.dataset import load_recordings  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
@@ -65,10 +63,9 @@ def outputs_per_recording(engine: Engine, recordings, stride: int, release=None,
         windows = cut_windows(rec.signals, stride)
         mine = engine if release is None else Engine.from_release(release, backend="torch", threads=2,
                                                                    adapt=windows.x)
-        plan = plan_shifts(rec.signals, windows, shifts) if shifts else None
-        parts = run_batches(mine.run, (plan.windows if plan else windows).x, 256, None)
-        outputs = concat_outputs(parts, tuple(mine.labels), "model", mine.info.ref)
-        out.append((rec, windows, average_outputs(outputs, plan) if plan else outputs))
+        config = AnalysisConfig(stride=stride, batch_size=256, average_shifts=shifts)
+        out.append((rec, windows, window_outputs(rec.signals, windows, mine.run, config, labels=tuple(mine.labels),
+                                                 model=mine.info.ref)))
         if mine is not engine:
             mine.close()
     return out
@@ -112,7 +109,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
-    shifts = tuple(d for d in average_offsets(args.average_shifts) if d > 0)
+    shifts = average_shifts(args.average_shifts)
     data_dir = Path(tempfile.mkdtemp(prefix="tcnvae-session-temporal-"))
     fetch("uci-hapt", from_path=args.from_path, data_dir=data_dir)
     recordings = load_recordings("uci-hapt", data_dir)

@@ -142,11 +142,20 @@ def analyze_recording(recording: Recording, predict: Predictor, config: Analysis
     `on_start(n)`: the number of windows the model will run (more than the analysis windows with
     `average_shifts`); `progress(n_done)` after each batch."""
     windows = checked_windows(recording, config)
-    plan = plan_shifts(recording.signals, windows, config.average_shifts) if config.average_shifts else None
+    outputs = window_outputs(recording.signals, windows, predict, config, labels=labels, source=source,
+                             model=model, on_start=on_start, progress=progress)
+    return summarize(recording, windows, outputs, config)
+
+
+def window_outputs(signals: np.ndarray, windows: AnalysisWindows, predict: Predictor, config: AnalysisConfig,
+                   *, labels: tuple[str, ...] = (), source: str = "model", model: str | None = None,
+                   on_start: Callable[[int], None] | None = None,
+                   progress: Callable[[int], None] | None = None) -> ModelOutputs:
+    """One row of outputs per analysis window of `signals`: the predictor run in batches, with
+    `config.average_shifts` over the shifted copies too and their probabilities averaged."""
+    plan = plan_shifts(signals, windows, config.average_shifts) if config.average_shifts else None
     run = windows if plan is None else plan.windows
     if on_start is not None:
         on_start(len(run))
     outputs = concat_outputs(run_batches(predict, run.x, config.batch_size, progress), labels, source, model)
-    if plan is not None:
-        outputs = average_outputs(outputs, plan)
-    return summarize(recording, windows, outputs, config)
+    return outputs if plan is None else average_outputs(outputs, plan)

@@ -22,11 +22,11 @@ from tcnvae.analysis.windows import AnalysisWindows
 from tcnvae.contract import WINDOW
 
 
-def signed_offsets(shifts: tuple[int, ...]) -> tuple[int, ...]:
-    """(25, 50) -> (-50, -25, 25, 50); refuses shifts that are not 0 < D < WINDOW."""
+def signed_offsets(shifts: tuple[int, ...], name: str = "average_shifts") -> tuple[int, ...]:
+    """(25, 50) -> (-50, -25, 25, 50); refuses shifts that are not 0 < D < WINDOW, naming `name`."""
     bad = [d for d in shifts if not 0 < d < WINDOW]
     if bad:
-        raise AnalysisInputError(f"average_shifts: each shift must be between 1 and {WINDOW - 1} samples "
+        raise AnalysisInputError(f"{name}: each shift must be between 1 and {WINDOW - 1} samples "
                                  f"(a window is {WINDOW}), got {', '.join(map(str, bad))}")
     return tuple(sorted({s * d for d in shifts for s in (-1, 1)}))
 

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tcnvae.analysis.offline import analyze_file, open_engine, read_recording
     from tcnvae.analysis.pipeline import AnalysisConfig, checked_windows
-    from tcnvae.cli.common import average_offsets
+    from tcnvae.cli.common import average_shifts
     from tcnvae.errors import TcnvaeError
     from tcnvae.analysis.recording_io import RecordingMeta, parse_units
     from tcnvae.extras import require
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     config = AnalysisConfig(stride=args.stride, smooth_windows=args.smooth_windows,
                             min_dwell_s=args.min_dwell_s, confidence_threshold=args.confidence,
                             temporal=args.temporal, mean_dwell_s=args.mean_dwell_s,
-                            average_shifts=tuple(d for d in average_offsets(args.average_shifts) if d > 0))
+                            average_shifts=average_shifts(args.average_shifts))
     if args.adapt and args.backend == "onnx":
         raise TcnvaeError("--adapt needs --backend torch: the exported ONNX graph has the training BatchNorm "
                           "statistics folded into its convs (or `tcnvae adapt` + release + export for the edge)")

@@ -13,23 +13,29 @@ MODELS_HELP = ("registry folder (default: your releases in user-models/, git-ign
                "models/; a folder given here is used alone, e.g. --models models to change the shipped one)")
 
 
-def average_offsets(text: str | None) -> list[int]:
-    """--average-shifts D,D,... -> the signed offsets [-D, +D, ...]; "none" or empty -> []; refuses
-    what is not 0 < D < WINDOW."""
-    from tcnvae.contract import WINDOW
+def average_shifts(text: str | None) -> tuple[int, ...]:
+    """--average-shifts D,D,... -> the shifts D (sorted, distinct); "none" or empty -> (); refuses
+    what is not 0 < D < WINDOW (`analysis.shift_average.signed_offsets`, naming the flag)."""
+    from tcnvae.analysis.shift_average import signed_offsets
     from tcnvae.errors import TcnvaeError
 
     if not text or text.strip().lower() == "none":
-        return []
+        return ()
     try:
         given = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise TcnvaeError(f"--average-shifts {text!r}: give whole numbers of samples, e.g. 25,50, or none") from None
-    bad = [d for d in given if not 0 < d < WINDOW]
-    if bad or not given:
-        raise TcnvaeError(f"--average-shifts {text!r}: each shift must be between 1 and {WINDOW - 1} samples "
-                          f"(a window is {WINDOW})")
-    return sorted({s * d for d in given for s in (-1, 1)})
+    if not given:
+        raise TcnvaeError(f"--average-shifts {text!r}: give whole numbers of samples, e.g. 25,50, or none")
+    signed_offsets(tuple(given), f"--average-shifts {text!r}")
+    return tuple(sorted(set(given)))
+
+
+def average_offsets(text: str | None) -> list[int]:
+    """--average-shifts D,D,... -> the signed offsets [-D, ..., +D] that evaluation shifts windows by."""
+    from tcnvae.analysis.shift_average import signed_offsets
+
+    return list(signed_offsets(average_shifts(text)))
 
 
 class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):

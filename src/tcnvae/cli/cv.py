@@ -63,8 +63,7 @@ def run(args: argparse.Namespace) -> int:
         tqdm.write(f"  epoch {row['epoch']:>3}  loss {row['loss']:.4f}  {score}  {row['seconds']:.0f}s")
 
     def on_fold(row: dict) -> None:
-        extra = "".join(f"  {name} macro-F1 {row[key]['macro_f1']:.4f}" for key, name in EXTRA_SCORES.items()
-                        if key in row)
+        extra = "".join(f"  {key} macro-F1 {row[key]['macro_f1']:.4f}" for key in EXTRA_SCORES if key in row)
         tqdm.write(f"fold {row['fold']}: accuracy {row['accuracy']:.4f}  macro-F1 {row['macro_f1']:.4f}{extra}  "
                    f"({row['n_windows']} windows of {', '.join(row['test_subjects'])})")
 
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-EXTRA_SCORES = {"averaged": "averaged", "adapted": "adapted"}  # row/summary key -> its name in the output
+EXTRA_SCORES = ("averaged", "adapted")  # the row/summary keys of --average-shifts and --adapt
 
 
 def format_table(doc: dict) -> str:
