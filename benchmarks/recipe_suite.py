@@ -33,7 +33,7 @@ from _report import publish  # noqa: E402
 
 from tcnvae.cli.common import average_offsets  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
-from tcnvae.model.presets import PRESETS  # noqa: E402
+from tcnvae.model.presets import preset_has_batch_norm  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
 from tcnvae.train.cv import (adapted_fold_scores, averaged_fold_scores, fold_test_windows, subject_folds,  # noqa: E402
                              train_fold)
@@ -101,7 +101,7 @@ def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, o
     labels = tuple(json.loads((run_dir / "model_config.json").read_text())["label_names"])
     test, shifted = fold_test_windows(cfg, fold, labels, offsets, data_dir)
     adapted = ({k: v for k, v in adapted_fold_scores(run_dir, test, cfg.data, data_dir).items() if k in SCORES}
-               if PRESETS[cfg.preset].get("batch_norm") else None)  # AdaBN needs BatchNorm
+               if preset_has_batch_norm(cfg.preset) else None)  # AdaBN needs BatchNorm
     row = {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
            "tcnvae": {k: ours[k] for k in SCORES}}
     mr = None

@@ -7,7 +7,9 @@ import torch
 
 from tcnvae.contract import LATENT_DIM, N_CHANNELS, N_MOTIFS, WINDOW
 from tcnvae.model import TCNVAE, DeployableEncoder, ModelConfig, load_model, save_model
+from tcnvae.model.adabn import has_batch_norm
 from tcnvae.model.grl import GradientReversal, dann_strength
+from tcnvae.model.presets import PRESETS, preset_config, preset_has_batch_norm
 from tcnvae.model.tcn import TemporalConvNet
 
 CONFIGS = {
@@ -98,3 +100,10 @@ def test_checkpoint_round_trip_without_pickle(tmp_path) -> None:
 def test_config_rejects_unknown_keys() -> None:
     with pytest.raises(ValueError, match="unknown model config keys"):
         ModelConfig.from_dict({"channels": [8], "bogus": 1})
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_batch_norm_predicate_matches_the_built_model(name: str) -> None:
+    # `cv --adapt` and the recipe suite refuse / skip AdaBN from the preset's name alone, before training
+    model = TCNVAE(preset_config(name, n_classes=6))
+    assert preset_has_batch_norm(name) == has_batch_norm(model)

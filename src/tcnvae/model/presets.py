@@ -31,6 +31,11 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def preset_has_batch_norm(name: str) -> bool:
+    """Whether the preset's convolutions carry BatchNorm, which AdaBN (model/adabn.py) re-estimates."""
+    return bool(PRESETS[name].get("batch_norm"))
+
+
 def preset_config(name: str, **overrides) -> ModelConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown model preset {name!r}; choose from {one_of(sorted(PRESETS))}")

@@ -155,9 +155,9 @@ def cross_validate(cfg: TrainConfig, k: int, out_dir: Path, fold_seed: int = 0, 
     """K subject-wise folds of `cfg`'s model; writes cv.json + confusion_matrix_cv.png in `out_dir`.
     `offsets`: each fold is also scored averaged over its shifted test windows (row `averaged`,
     summary `averaged`); `adapt`: and adapted to each test subject (row and summary `adapted`)."""
-    from tcnvae.model.presets import PRESETS
+    from tcnvae.model.presets import preset_has_batch_norm
 
-    if adapt and not PRESETS[cfg.preset].get("batch_norm"):
+    if adapt and not preset_has_batch_norm(cfg.preset):
         raise ConfigError(f"--adapt re-estimates BatchNorm statistics; preset {cfg.preset!r} has no BatchNorm "
                           f"(use a deep_bn* preset, e.g. the default deep_bn_micro_lags)")
     out_dir = Path(out_dir)
