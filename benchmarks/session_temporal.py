@@ -56,6 +56,7 @@ def outputs_per_recording(engine: Engine, recordings, stride: int, release=None,
     """(recording, windows, outputs) per recording; with `release`, each recording gets its own
     engine adapted to it first (`tcnvae analyze --adapt`: AdaBN on its windows, torch backend);
     with `shifts`, activity probabilities averaged over shifted copies (`--average-shifts`)."""
+    config = AnalysisConfig(stride=stride, batch_size=256, average_shifts=shifts)
     out = []
     for rec in recordings:
         if len(rec) < WINDOW:
@@ -63,7 +64,6 @@ def outputs_per_recording(engine: Engine, recordings, stride: int, release=None,
         windows = cut_windows(rec.signals, stride)
         mine = engine if release is None else Engine.from_release(release, backend="torch", threads=2,
                                                                    adapt=windows.x)
-        config = AnalysisConfig(stride=stride, batch_size=256, average_shifts=shifts)
         out.append((rec, windows, window_outputs(rec.signals, windows, mine.run, config, labels=tuple(mine.labels),
                                                  model=mine.info.ref)))
         if mine is not engine:
