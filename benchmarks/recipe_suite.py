@@ -102,8 +102,11 @@ def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, o
     test, shifted = fold_test_windows(cfg, fold, labels, offsets, data_dir)
     adapted = ({k: v for k, v in adapted_fold_scores(run_dir, test, cfg.data, data_dir).items() if k in SCORES}
                if preset_has_batch_norm(cfg.preset) else None)  # AdaBN needs BatchNorm
+    history = (run_dir / "history.jsonl").read_text().splitlines()
     row = {"fold": fold.index, "seed": seed, "test_subjects": list(fold.test_subjects),
-           "tcnvae": {k: ours[k] for k in SCORES}}
+           "tcnvae": {k: ours[k] for k in SCORES},
+           # Where early stopping ended the run and which epoch it kept: what a patience variant changes.
+           "epochs": {"trained": sum(1 for line in history if line.strip()), "best": ours["best_epoch"]}}
     mr = None
     if minirocket != "skip":
         mr = minirocket_cached(cfg, fold, run_dir, data_dir, seed, shifted,
@@ -181,13 +184,10 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
     """The table of the fold rows in a run's printed output, saying how many folds it holds."""
     if len(names) != 1:
         raise SystemExit("--publish takes the log of one dataset's run: pass that one name to --datasets")
-    by_fold = {}  # a resumed run prints a reused fold again: its last row counts
-    for line in args.publish.read_text().splitlines():
-        if line.startswith('{"fold"'):
-            row = json.loads(line)
-            by_fold[(row["seed"], row["fold"])] = row
+    by_fold = logged_rows(args.publish)
     rows = [by_fold[key] for key in sorted(by_fold)]
     expected = args.folds * len(seeds)
+    versus = versus_baseline(rows, logged_rows(args.baseline)) if args.baseline else ""
     publish_table(args, {names[0]: rows}, seeds, sets, base,
                   f". {len(rows)} of {expected} folds in this log"
                   f"{' (the others ran elsewhere or not at all: say which)' if len(rows) < expected else ''}; per fold:\n\n"
@@ -201,8 +201,35 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
                                + (f"; averaged {r['tcnvae_averaged']['macro_f1']:.3f}" if "tcnvae_averaged" in r else "")
                                + (f" vs MiniRocket {r['minirocket_averaged']['macro_f1']:.3f}"
                                   if "minirocket_averaged" in r else "")
-                               for r in rows))
+                               + (f"; epochs trained {r['epochs']['trained']}, best {r['epochs']['best']}"
+                                  if "epochs" in r else "")
+                               for r in rows) + versus)
     return 0
+
+
+def logged_rows(log: Path) -> dict[tuple[int, int], dict]:
+    """{(seed, fold): row} of the fold rows a suite run printed; a resumed run prints a reused fold
+    again, and its last row counts."""
+    by_fold = {}
+    for line in log.read_text().splitlines():
+        if line.startswith('{"fold"'):
+            row = json.loads(line)
+            by_fold[(row["seed"], row["fold"])] = row
+    return by_fold
+
+
+def versus_baseline(rows: list[dict], baseline: dict[tuple[int, int], dict]) -> str:
+    """The variant against another recipe's run of the same folds (its printed log), paired by seed
+    and fold: the TCN-VAE's macro-F1 difference. Choosing between recipes needs this pairing, as the
+    fold-to-fold spread is larger than most recipe effects."""
+    pairs = [(r, baseline[(r["seed"], r["fold"])]) for r in rows if (r["seed"], r["fold"]) in baseline]
+    if not pairs:
+        raise SystemExit("--baseline: its log holds none of these (seed, fold) rows")
+    diff = [r["tcnvae"]["macro_f1"] - b["tcnvae"]["macro_f1"] for r, b in pairs]
+    per_fold = ", ".join(f"fold {r['fold']} seed {r['seed']} {d:+.3f}" for (r, _), d in zip(pairs, diff))
+    return (f"\n\nAgainst the baseline recipe's log (TCN-VAE one pass, paired by seed and fold, {len(pairs)} "
+            f"of {len(rows)} folds): Δ {_ms(diff)}; better on {sum(d > 0.0005 for d in diff)}, equal (±0.0005) "
+            f"on {sum(abs(d) <= 0.0005 for d in diff)}, worse on {sum(d < -0.0005 for d in diff)} ({per_fold}).")
 
 
 def main() -> int:
@@ -229,7 +256,12 @@ def main() -> int:
     ap.add_argument("--publish", type=Path, default=None, metavar="LOG",
                     help="only publish the table of the fold rows a run printed (one dataset; e.g. a run "
                          "stopped before its last fold): same --datasets/--folds/--seeds/--set flags")
+    ap.add_argument("--baseline", type=Path, default=None, metavar="LOG",
+                    help="with --publish: another recipe's printed log of the same folds, to add the "
+                         "paired per-fold difference of the TCN-VAE (this log's recipe minus that one)")
     args = ap.parse_args()
+    if args.baseline is not None and args.publish is None:
+        ap.error("--baseline compares published rows: use it with --publish LOG")
     seeds = [int(s) for s in args.seeds.split(",")]
     names = args.datasets.split(",")
     unknown = [n for n in names if n not in DATASETS]
