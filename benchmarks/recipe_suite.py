@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -93,11 +95,60 @@ def minirocket_cached(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, see
     return mr
 
 
+def patience_stop(history: Path, patience: int) -> int | None:
+    """The epoch at which early stopping with `patience` would have ended the run logged in
+    `history` (None: it would not have, in the epochs logged)."""
+    best, bad = -float("inf"), 0
+    for line in history.read_text().splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        score = row["val_macro_f1"] if "val_macro_f1" in row else -row["val_loss"]
+        best, bad = (score, 0) if score > best else (best, bad + 1)
+        if bad >= patience:
+            return row["epoch"]
+    return None
+
+
+def shadow_snapshot(run_dir: Path, shadow_dir: Path, patience: int) -> Callable[[dict], None]:
+    """An on_epoch hook: copy the run folder at the epoch where `patience` would have stopped it.
+
+    Every epoch reseeds from (seed, epoch), so a run with a longer patience is, up to that epoch,
+    bit for bit the run with the shorter one; the copy, resumed with the shorter patience, stops at
+    once and is scored. One training gives both recipes' rows."""
+    def on_epoch(row: dict) -> None:
+        if shadow_dir.exists() or patience_stop(run_dir / "history.jsonl", patience) != row["epoch"]:
+            return
+        tmp = shadow_dir.with_name(f".{shadow_dir.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(run_dir, tmp)
+        config = json.loads((tmp / "train_config.json").read_text())
+        (tmp / "train_config.json").write_text(json.dumps({**config, "patience": patience}, indent=2))
+        tmp.replace(shadow_dir)
+    return on_epoch
+
+
+def shadow_scores(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, patience: int, ours: dict) -> dict:
+    """The fold's TCN-VAE scores had early stopping used `patience` (< the recipe's)."""
+    stop = patience_stop(run_dir / "history.jsonl", patience)
+    if stop is None:  # it would not have stopped: the same run, the same checkpoint
+        return {**{k: ours[k] for k in SCORES}, "stopped": None, "best_epoch": ours["best_epoch"]}
+    shadow_dir = run_dir.with_name(f"{run_dir.name}-patience{patience}")
+    if not shadow_dir.is_dir():
+        raise SystemExit(f"fold {fold.index}: patience {patience} would have stopped {run_dir} at epoch {stop}, "
+                         f"before this suite watched it (a run trained elsewhere?); {shadow_dir} is missing")
+    shadow = train_fold(dataclasses.replace(cfg, patience=patience), fold, shadow_dir, data_dir)
+    return {**{k: shadow[k] for k in SCORES}, "stopped": stop, "best_epoch": shadow["best_epoch"]}
+
+
 def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, offsets: list[int],
-             minirocket: str | Path) -> dict:
+             minirocket: str | Path, shadow_patience: int | None = None) -> dict:
     """One fold's row. `minirocket`: "fit" (or reuse this fold's cache), "skip", or an earlier suite
-    run's fold folder to take MiniRocket's scores from."""
-    ours = train_fold(cfg, fold, run_dir, data_dir)
+    run's fold folder to take MiniRocket's scores from. `shadow_patience`: also score the same run
+    as early stopping with that patience would have left it."""
+    hook = (shadow_snapshot(run_dir, run_dir.with_name(f"{run_dir.name}-patience{shadow_patience}"), shadow_patience)
+            if shadow_patience else None)
+    ours = train_fold(cfg, fold, run_dir, data_dir, on_epoch=hook)
     labels = tuple(json.loads((run_dir / "model_config.json").read_text())["label_names"])
     test, shifted = fold_test_windows(cfg, fold, labels, offsets, data_dir)
     adapted = ({k: v for k, v in adapted_fold_scores(run_dir, test, cfg.data, data_dir).items() if k in SCORES}
@@ -117,6 +168,9 @@ def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, o
         row.update(minirocket={k: mr[k] for k in SCORES}, minirocket_fit_s=mr["fit_s"])
     if adapted is not None:
         row["tcnvae_adabn"] = adapted
+    if shadow_patience:
+        row["tcnvae_shadow"] = {**shadow_scores(cfg, fold, run_dir, data_dir, shadow_patience, ours),
+                                "patience": shadow_patience}
     selection = json.loads((run_dir / "eval_metrics.json").read_text()).get("selection")
     if selection is not None:  # --set refit=true: the early-stopped model of the same run, before its refit
         row["tcnvae_selection"] = {**selection["test"], "best_epoch": selection["best_epoch"]}
@@ -152,6 +206,10 @@ def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
         if selected:
             kinds.append(("tcnvae_selection", "minirocket", f"{name}, TCN-VAE early-stopped, before the refit "
                           "(same runs)", selected))
+        shadowed = [r for r in rows if "tcnvae_shadow" in r]
+        if shadowed:
+            kinds.append(("tcnvae_shadow", "minirocket", f"{name}, TCN-VAE as patience "
+                          f"{shadowed[0]['tcnvae_shadow']['patience']} would have stopped it (same runs)", shadowed))
         adapted = [r for r in rows if "tcnvae_adabn" in r]
         if adapted:
             kinds.append(("tcnvae_adabn", "minirocket", f"{name}, TCN-VAE with AdaBN per test subject (MiniRocket "
@@ -203,7 +261,10 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
                                   if "minirocket_averaged" in r else "")
                                + (f"; epochs trained {r['epochs']['trained']}, best {r['epochs']['best']}"
                                   if "epochs" in r else "")
-                               for r in rows) + versus)
+                               + (f"; patience {r['tcnvae_shadow']['patience']}: {r['tcnvae_shadow']['macro_f1']:.3f} "
+                                  f"(stopped {r['tcnvae_shadow']['stopped'] or 'never'}, best "
+                                  f"{r['tcnvae_shadow']['best_epoch']})" if "tcnvae_shadow" in r else "")
+                               for r in rows) + versus + versus_shadow(rows))
     return 0
 
 
@@ -216,6 +277,17 @@ def logged_rows(log: Path) -> dict[tuple[int, int], dict]:
             row = json.loads(line)
             by_fold[(row["seed"], row["fold"])] = row
     return by_fold
+
+
+def versus_shadow(rows: list[dict]) -> str:
+    """The recipe against its own runs stopped at the shorter patience, paired by fold."""
+    pairs = [r for r in rows if "tcnvae_shadow" in r]
+    if not pairs:
+        return ""
+    diff = [r["tcnvae"]["macro_f1"] - r["tcnvae_shadow"]["macro_f1"] for r in pairs]
+    return (f"\n\nThis recipe minus the same runs stopped at patience {pairs[0]['tcnvae_shadow']['patience']} "
+            f"(TCN-VAE one pass, {len(pairs)} folds): Δ {_ms(diff)}; better on {sum(d > 0.0005 for d in diff)}, "
+            f"equal (±0.0005) on {sum(abs(d) <= 0.0005 for d in diff)}, worse on {sum(d < -0.0005 for d in diff)}.")
 
 
 def versus_baseline(rows: list[dict], baseline: dict[tuple[int, int], dict]) -> str:
@@ -259,6 +331,10 @@ def main() -> int:
     ap.add_argument("--baseline", type=Path, default=None, metavar="LOG",
                     help="with --publish: another recipe's printed log of the same folds, to add the "
                          "paired per-fold difference of the TCN-VAE (this log's recipe minus that one)")
+    ap.add_argument("--shadow-patience", type=int, default=None, metavar="P",
+                    help="with a recipe whose patience is longer than P: also score each fold's run as early "
+                         "stopping with patience P would have left it (a copy of the run at that epoch), "
+                         "so one training gives both recipes' rows")
     args = ap.parse_args()
     if args.baseline is not None and args.publish is None:
         ap.error("--baseline compares published rows: use it with --publish LOG")
@@ -276,6 +352,11 @@ def main() -> int:
         ap.error(f"--minirocket {args.minirocket}: not fit, skip or a suite's --runs folder")
     sets = parse_sets(args.sets)
     base = base_config(args.config, sets)
+    if args.shadow_patience is not None and not 0 < args.shadow_patience < base.patience:
+        ap.error(f"--shadow-patience {args.shadow_patience}: give a patience from 1 to the recipe's "
+                 f"{base.patience - 1} (e.g. --set patience=30 --shadow-patience 8)")
+    if args.shadow_patience is not None and base.refit:
+        ap.error("--shadow-patience and refit=true cannot be combined: the refit's budget comes from the patience")
     if args.publish is not None:
         return publish_log(args, names, seeds, sets, base)
     data_dir = Path(tempfile.mkdtemp(prefix="tcnvae-suite-data-"))
@@ -293,7 +374,7 @@ def main() -> int:
                     continue
                 where = Path(name) / f"seed-{seed}" / f"fold-{fold.index}"
                 row = run_fold(cfg, fold, runs / where, data_dir, seed, offsets,
-                               reuse / where if reuse else args.minirocket)
+                               reuse / where if reuse else args.minirocket, args.shadow_patience)
                 results[name].append(row)
                 print(json.dumps(row), flush=True)
     summary = runs / (f"suite-folds-{args.only_folds}.json" if only else "suite.json")  # one per process

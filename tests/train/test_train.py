@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -67,6 +68,35 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
     assert all(torch.equal(a[k], b[k]) for k in a)  # same seed, same batches: identical weights
     rows = (tmp_path / "b" / "history.jsonl").read_text().splitlines()
     assert [json.loads(r)["epoch"] for r in rows] == [1, 2]
+
+
+def test_a_longer_patience_run_is_the_shorter_one_up_to_its_stop(tmp_path: Path) -> None:
+    """Every epoch reseeds from (seed, epoch), so patience changes where a run ends, never what it
+    learns before: the recipe suite's --shadow-patience scores both recipes from one training."""
+    from tcnvae.model.checkpoint import load_model
+
+    torch.set_num_threads(1)
+    short = build_config(**{**TINY_TRAINING, "epochs": 4, "max_train_windows": 300, "patience": 1})
+    data = prepare(short)
+    (tmp_path / "short").mkdir()
+    (tmp_path / "long").mkdir()
+    stopped = Trainer(short, data, tmp_path / "short")
+    stopped.fit()
+    snapshot = tmp_path / "long-at-stop.safetensors"
+
+    def keep_at_stop(row: dict) -> None:
+        if row["epoch"] == stopped.epoch:
+            snapshot.write_bytes((tmp_path / "long" / "model.safetensors").read_bytes())
+
+    longer = Trainer(dataclasses.replace(short, patience=30), data, tmp_path / "long")
+    longer.fit(keep_at_stop)
+    assert longer.epoch == 4 and stopped.epoch <= 4
+    rows = [json.loads(r) for r in (tmp_path / "long" / "history.jsonl").read_text().splitlines()]
+    early = [json.loads(r) for r in (tmp_path / "short" / "history.jsonl").read_text().splitlines()]
+    assert [r["val_macro_f1"] for r in rows[:len(early)]] == [r["val_macro_f1"] for r in early]
+    a, _ = load_model(tmp_path / "short" / "model.safetensors")
+    b, _ = load_model(snapshot)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
 def test_batch_norm_statistics_reach_the_validated_average(tmp_path: Path) -> None:
