@@ -354,7 +354,7 @@ def main() -> int:
     base = base_config(args.config, sets)
     if args.shadow_patience is not None and not 0 < args.shadow_patience < base.patience:
         ap.error(f"--shadow-patience {args.shadow_patience}: give a patience from 1 to the recipe's "
-                 f"{base.patience - 1} (e.g. --set patience=30 --shadow-patience 8)")
+                 f"{base.patience - 1} (e.g. --shadow-patience 8 at the default patience 30)")
     if args.shadow_patience is not None and base.refit:
         ap.error("--shadow-patience and refit=true cannot be combined: the refit's budget comes from the patience")
     if args.publish is not None:
