@@ -37,6 +37,7 @@ from tcnvae.cli.common import average_offsets  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
 from tcnvae.model.presets import preset_has_batch_norm  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
+from tcnvae.train.loop import selection_score  # noqa: E402
 from tcnvae.train.cv import (adapted_fold_scores, averaged_fold_scores, fold_test_windows, subject_folds,  # noqa: E402
                              train_fold)
 
@@ -103,11 +104,16 @@ def patience_stop(history: Path, patience: int) -> int | None:
         if not line.strip():
             continue
         row = json.loads(line)
-        score = row["val_macro_f1"] if "val_macro_f1" in row else -row["val_loss"]
+        score = selection_score(row)  # what the Trainer's early stopping compares
         best, bad = (score, 0) if score > best else (best, bad + 1)
         if bad >= patience:
             return row["epoch"]
     return None
+
+
+def shadow_dir_of(run_dir: Path, patience: int) -> Path:
+    """Where the copy of a fold's run at its patience-`patience` stop lives: beside the run."""
+    return run_dir.with_name(f"{run_dir.name}-patience{patience}")
 
 
 def shadow_snapshot(run_dir: Path, shadow_dir: Path, patience: int) -> Callable[[dict], None]:
@@ -133,7 +139,7 @@ def shadow_scores(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, patienc
     stop = patience_stop(run_dir / "history.jsonl", patience)
     if stop is None:  # it would not have stopped: the same run, the same checkpoint
         return {**{k: ours[k] for k in SCORES}, "stopped": None, "best_epoch": ours["best_epoch"]}
-    shadow_dir = run_dir.with_name(f"{run_dir.name}-patience{patience}")
+    shadow_dir = shadow_dir_of(run_dir, patience)
     if not shadow_dir.is_dir():
         raise SystemExit(f"fold {fold.index}: patience {patience} would have stopped {run_dir} at epoch {stop}, "
                          f"before this suite watched it (a run trained elsewhere?); {shadow_dir} is missing")
@@ -146,8 +152,7 @@ def run_fold(cfg: TrainConfig, fold, run_dir: Path, data_dir: Path, seed: int, o
     """One fold's row. `minirocket`: "fit" (or reuse this fold's cache), "skip", or an earlier suite
     run's fold folder to take MiniRocket's scores from. `shadow_patience`: also score the same run
     as early stopping with that patience would have left it."""
-    hook = (shadow_snapshot(run_dir, run_dir.with_name(f"{run_dir.name}-patience{shadow_patience}"), shadow_patience)
-            if shadow_patience else None)
+    hook = shadow_snapshot(run_dir, shadow_dir_of(run_dir, shadow_patience), shadow_patience) if shadow_patience else None
     ours = train_fold(cfg, fold, run_dir, data_dir, on_epoch=hook)
     labels = tuple(json.loads((run_dir / "model_config.json").read_text())["label_names"])
     test, shifted = fold_test_windows(cfg, fold, labels, offsets, data_dir)
@@ -286,8 +291,7 @@ def versus_shadow(rows: list[dict]) -> str:
         return ""
     diff = [r["tcnvae"]["macro_f1"] - r["tcnvae_shadow"]["macro_f1"] for r in pairs]
     return (f"\n\nThis recipe minus the same runs stopped at patience {pairs[0]['tcnvae_shadow']['patience']} "
-            f"(TCN-VAE one pass, {len(pairs)} folds): Δ {_ms(diff)}; better on {sum(d > 0.0005 for d in diff)}, "
-            f"equal (±0.0005) on {sum(abs(d) <= 0.0005 for d in diff)}, worse on {sum(d < -0.0005 for d in diff)}.")
+            f"(TCN-VAE one pass, {len(pairs)} folds): {_paired(diff)}.")
 
 
 def versus_baseline(rows: list[dict], baseline: dict[tuple[int, int], dict]) -> str:
@@ -300,8 +304,13 @@ def versus_baseline(rows: list[dict], baseline: dict[tuple[int, int], dict]) -> 
     diff = [r["tcnvae"]["macro_f1"] - b["tcnvae"]["macro_f1"] for r, b in pairs]
     per_fold = ", ".join(f"fold {r['fold']} seed {r['seed']} {d:+.3f}" for (r, _), d in zip(pairs, diff))
     return (f"\n\nAgainst the baseline recipe's log (TCN-VAE one pass, paired by seed and fold, {len(pairs)} "
-            f"of {len(rows)} folds): Δ {_ms(diff)}; better on {sum(d > 0.0005 for d in diff)}, equal (±0.0005) "
-            f"on {sum(abs(d) <= 0.0005 for d in diff)}, worse on {sum(d < -0.0005 for d in diff)} ({per_fold}).")
+            f"of {len(rows)} folds): {_paired(diff)} ({per_fold}).")
+
+
+def _paired(diff: list[float]) -> str:
+    """Mean ± sd of paired differences and how many folds moved either way (ties within ±0.0005)."""
+    return (f"Δ {_ms(diff)}; better on {sum(d > 0.0005 for d in diff)}, equal (±0.0005) on "
+            f"{sum(abs(d) <= 0.0005 for d in diff)}, worse on {sum(d < -0.0005 for d in diff)}")
 
 
 def main() -> int:

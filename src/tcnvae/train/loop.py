@@ -343,8 +343,8 @@ class Trainer:
         if self.refit:  # nothing to select on: the latest weights are the model
             row["best"] = True
             save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, "refit": True})
-        elif _score(row) > self.best_f1:
-            self.best_f1, self.bad_epochs, row["best"] = _score(row), 0, True
+        elif selection_score(row) > self.best_f1:
+            self.best_f1, self.bad_epochs, row["best"] = selection_score(row), 0, True
             key = "val_macro_f1" if "val_macro_f1" in row else "val_loss"
             save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, key: row[key]})
         else:
@@ -354,6 +354,6 @@ class Trainer:
         self._save_state()
 
 
-def _score(row: dict) -> float:
+def selection_score(row: dict) -> float:
     """What early stopping maximizes: validation macro-F1, else minus the validation loss."""
     return row["val_macro_f1"] if "val_macro_f1" in row else -row["val_loss"]
