@@ -37,9 +37,9 @@ from tcnvae.cli.common import average_offsets  # noqa: E402
 from tcnvae.data.fetch import fetch  # noqa: E402
 from tcnvae.model.presets import preset_has_batch_norm  # noqa: E402
 from tcnvae.train.config import TrainConfig  # noqa: E402
-from tcnvae.train.loop import selection_score  # noqa: E402
 from tcnvae.train.cv import (adapted_fold_scores, averaged_fold_scores, fold_test_windows, subject_folds,  # noqa: E402
                              train_fold)
+from tcnvae.train.loop import selection_score  # noqa: E402
 
 HAPT6 = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
 DATASETS = {"watch": {"data": ("watch",)},

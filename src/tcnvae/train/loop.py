@@ -343,8 +343,8 @@ class Trainer:
         if self.refit:  # nothing to select on: the latest weights are the model
             row["best"] = True
             save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, "refit": True})
-        elif selection_score(row) > self.best_f1:
-            self.best_f1, self.bad_epochs, row["best"] = selection_score(row), 0, True
+        elif (score := selection_score(row)) > self.best_f1:
+            self.best_f1, self.bad_epochs, row["best"] = score, 0, True
             key = "val_macro_f1" if "val_macro_f1" in row else "val_loss"
             save_model(self.run_dir / BEST_FILE, self.ema, {"epoch": self.epoch, key: row[key]})
         else:
