@@ -247,12 +247,12 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
     """The table of the fold rows in a run's printed output, saying how many folds it holds."""
     if len(names) != 1:
         raise SystemExit("--publish takes the log of one dataset's run: pass that one name to --datasets")
-    by_fold = logged_rows(args.publish)
+    by_fold = {key: row for log in args.publish for key, row in logged_rows(log, names[0]).items()}
     rows = [by_fold[key] for key in sorted(by_fold)]
     expected = args.folds * len(seeds)
-    versus = versus_baseline(rows, logged_rows(args.baseline)) if args.baseline else ""
+    versus = versus_baseline(rows, logged_rows(args.baseline, names[0])) if args.baseline else ""
     publish_table(args, {names[0]: rows}, seeds, sets, base,
-                  f". {len(rows)} of {expected} folds in this log"
+                  f". {len(rows)} of {expected} folds in {'this log' if len(args.publish) == 1 else 'these logs'}"
                   f"{' (the others ran elsewhere or not at all: say which)' if len(rows) < expected else ''}; per fold:\n\n"
                   + "\n".join(f"- fold {r['fold']} (seed {r['seed']}, test {', '.join(r['test_subjects'])}, "
                                f"{r['tcnvae']['n_windows']} windows): TCN-VAE {r['tcnvae']['macro_f1']:.3f}, "
@@ -273,13 +273,19 @@ def publish_log(args, names: list[str], seeds: list[int], sets: dict, base: Trai
     return 0
 
 
-def logged_rows(log: Path) -> dict[tuple[int, int], dict]:
-    """{(seed, fold): row} of the fold rows a suite run printed; a resumed run prints a reused fold
-    again, and its last row counts."""
+def logged_rows(log: Path, dataset: str) -> dict[tuple[int, int], dict]:
+    """{(seed, fold): row} of the fold rows a suite run printed for `dataset`; a resumed run prints a
+    reused fold again, and its last row counts. Rows of another dataset stop it: they would pair
+    with this one's by (seed, fold)."""
+    if not log.is_file():
+        raise SystemExit(f"{log}: no such log")
     by_fold = {}
-    for line in log.read_text().splitlines():
+    for number, line in enumerate(log.read_text().splitlines(), 1):
         if line.startswith('{"fold"'):
             row = json.loads(line)
+            if row.get("dataset", dataset) != dataset:  # rows printed before the field was added hold none
+                raise SystemExit(f"{log}:{number}: a {row['dataset']} fold row, not {dataset}: publish one "
+                                 "dataset's logs at a time")
             by_fold[(row["seed"], row["fold"])] = row
     return by_fold
 
@@ -325,7 +331,7 @@ def main() -> int:
                     "finished fold's TCN-VAE and MiniRocket scores found there are reused")
     ap.add_argument("--only-folds", default=None, metavar="I,J",
                     help="run just these folds (1-based) of each seed's split, e.g. to share the folds out "
-                         "over several processes; join their printed rows with --publish")
+                         "over several processes; publish their printed logs together with --publish")
     ap.add_argument("--average-shifts", default="25,50", metavar="D,D|none",
                     help="also score both methods averaged over each test window shifted by ±D samples "
                          "(`tcnvae evaluate --average-shifts`; default 25,50; none: one pass only)")
@@ -334,9 +340,10 @@ def main() -> int:
                          "recipe's rows); or reuse the MiniRocket scores kept in an earlier suite run's "
                          "--runs folder (same datasets, seeds, folds): they do not depend on the recipe")
     ap.add_argument("--no-append", action="store_true")
-    ap.add_argument("--publish", type=Path, default=None, metavar="LOG",
-                    help="only publish the table of the fold rows a run printed (one dataset; e.g. a run "
-                         "stopped before its last fold): same --datasets/--folds/--seeds/--set flags")
+    ap.add_argument("--publish", type=Path, nargs="+", default=None, metavar="LOG",
+                    help="only publish the table of the fold rows one or more runs printed (one dataset; "
+                         "e.g. runs of --only-folds, or one stopped before its last fold): same "
+                         "--datasets/--folds/--seeds/--set flags")
     ap.add_argument("--baseline", type=Path, default=None, metavar="LOG",
                     help="with --publish: another recipe's printed log of the same folds, to add the "
                          "paired per-fold difference of the TCN-VAE (this log's recipe minus that one)")
@@ -346,7 +353,7 @@ def main() -> int:
                          "so one training gives both recipes' rows")
     args = ap.parse_args()
     if args.baseline is not None and args.publish is None:
-        ap.error("--baseline compares published rows: use it with --publish LOG")
+        ap.error("--baseline compares published rows: use it with --publish LOG [LOG ...]")
     seeds = [int(s) for s in args.seeds.split(",")]
     names = args.datasets.split(",")
     unknown = [n for n in names if n not in DATASETS]
@@ -384,6 +391,7 @@ def main() -> int:
                 where = Path(name) / f"seed-{seed}" / f"fold-{fold.index}"
                 row = run_fold(cfg, fold, runs / where, data_dir, seed, offsets,
                                reuse / where if reuse else args.minirocket, args.shadow_patience)
+                row["dataset"] = name  # hapt6 and hapt12 folds share (seed, fold) and test subjects
                 results[name].append(row)
                 print(json.dumps(row), flush=True)
     summary = runs / (f"suite-folds-{args.only_folds}.json" if only else "suite.json")  # one per process
