@@ -194,6 +194,10 @@ def _ms(values: list[float]) -> str:
     return f"{a.mean():.3f} ± {a.std(ddof=1) if len(a) > 1 else 0.0:.3f}"
 
 
+def _bold(text: str, bold: bool) -> str:
+    return f"**{text}**" if bold else text
+
+
 def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
     """One row per dataset (one pass), then where the rows carry them: both methods averaged over
     shifted windows (`tcnvae_averaged`: probabilities; `minirocket_averaged`: a vote), and the
@@ -227,7 +231,9 @@ def table(results: dict[str, list[dict]], k: int, seeds: list[int]) -> str:
                 continue
             ours, mr = [r[a]["macro_f1"] for r in use], [r[b]["macro_f1"] for r in use]
             diff = [x - y for x, y in zip(ours, mr)]
-            lines.append(f"| {label} | {len(use)} ({k}-fold × {len(seeds)} seeds) | **{_ms(ours)}** | {_ms(mr)} | {_ms(diff)} | "
+            ahead = sum(diff) >= 0  # the higher mean is the bold one
+            lines.append(f"| {label} | {len(use)} ({k}-fold × {len(seeds)} seeds) | {_bold(_ms(ours), ahead)} | "
+                         f"{_bold(_ms(mr), not ahead)} | {_ms(diff)} | "
                          f"{sum(d > 0 for d in diff)} of {len(diff)} | {_ms([r[a]['accuracy'] for r in use])} | "
                          f"{_ms([r[b]['accuracy'] for r in use])} |")
     return "\n".join(lines)
