@@ -79,7 +79,11 @@ def init_from_env(device: torch.device) -> tuple[World, torch.device]:
 
 
 def shutdown() -> None:
+    """Leave the process group together: ranks other than 0 finish training long before rank 0 has
+    fitted motifs and evaluated, and one that tore gloo down (and exited) alone was seen to abort
+    ("terminate called without an active exception") while its peer still held the connection."""
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
