@@ -24,7 +24,7 @@ import torch
 
 from tcnvae.data.fetch import fetch
 from tcnvae.train.batches import global_batches
-from tcnvae.train.distributed import World
+from tcnvae.train.distributed import TIMEOUT_ENV, World
 from tests.support import TINY_TRAINING
 from tests.train.hapt_folder import write_hapt_folder
 
@@ -154,9 +154,11 @@ def test_two_gloo_processes_train_a_partly_labelled_folder_in_step(tmp_path: Pat
                                   "labelled_share": 0.5, "pseudo_weight": 1.0, "pseudo_threshold": 0.2,
                                   "batch_size": 64, "seed": 0}))
     out = tmp_path / "semi"
-    run = subprocess.run(_command(out, config, 2, "--data-dir", str(data_dir), data="csv"), capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                         timeout=600)
+    run = subprocess.run(_command(out, config, 2, "--data-dir", str(data_dir), data="csv"), capture_output=True,
+                         text=True, env={**os.environ, "OMP_NUM_THREADS": "1", TIMEOUT_ENV: "45"}, timeout=600)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    # both ranks joined with the collective timeout asked for (rank 0 works alone for long stretches)
+    assert len(re.findall(r"rank [01] of 2 .*collective timeout 0:45:00", run.stdout + run.stderr)) == 2
     steps = _digests(run.stdout + run.stderr)
     _assert_in_step(steps, 1)
     _assert_in_step(steps, 2)
@@ -165,3 +167,16 @@ def test_two_gloo_processes_train_a_partly_labelled_folder_in_step(tmp_path: Pat
     assert all(r["ce"] > 0 and r["recon"] > 0 and "pseudo_share" in r for r in history)
     metrics = json.loads((out / "eval_metrics.json").read_text())["training"]
     assert metrics["n_unlabelled_windows"]["train"] > 0 and metrics["hardware"]["processes"] == 2
+
+
+@pytest.mark.skipif(not TORCHRUN.is_file(), reason="torchrun is installed with torch")
+def test_a_bad_collective_timeout_stops_every_rank_with_its_name(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**TINY_TRAINING, "data": list(TINY_TRAINING["data"])}))
+    out = tmp_path / "run"
+    run = subprocess.run(_command(out, config, 1), capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "OMP_NUM_THREADS": "1", TIMEOUT_ENV: "0"})
+    assert run.returncode != 0
+    assert f"{TIMEOUT_ENV}='0': expected a positive number of minutes" in run.stdout + run.stderr
+    assert "tcnvae/train" not in run.stdout + run.stderr  # a clear message, no traceback of ours (torchrun prints its own)
+    assert not out.exists() or not any(out.iterdir())  # nothing half-written to block the next run

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -49,6 +50,25 @@ class World:
 
 SINGLE = World()
 
+# The other ranks wait in a collective while rank 0 alone validates each epoch and, after
+# training, fits motifs and evaluates: minutes on HAPT, far longer on a large own dataset on CPU.
+# PyTorch's defaults (30 min gloo, 10 min NCCL) would time them out and torchrun would then stop
+# rank 0 mid-way; a crashed rank is still caught at once, because torchrun watches its exit.
+TIMEOUT_ENV = "TCNVAE_DIST_TIMEOUT_MIN"
+DEFAULT_TIMEOUT_MIN = 180
+
+
+def group_timeout() -> timedelta:
+    """How long a rank waits in one collective ($TCNVAE_DIST_TIMEOUT_MIN, default 180 minutes)."""
+    text = os.environ.get(TIMEOUT_ENV, str(DEFAULT_TIMEOUT_MIN))
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = float("nan")
+    if not minutes > 0:
+        raise DistributedError(f"{TIMEOUT_ENV}={text!r}: expected a positive number of minutes")
+    return timedelta(minutes=minutes)
+
 
 def env_world() -> World:
     """The world torchrun describes in the environment (rank 0 of 1 without torchrun)."""
@@ -64,6 +84,7 @@ def init_from_env(device: torch.device) -> tuple[World, torch.device]:
     world = env_world()
     if not world.distributed:
         return world, device
+    timeout = group_timeout()
     if device.type == "cuda":
         if world.local_rank >= torch.cuda.device_count():
             raise DistributedError(f"LOCAL_RANK {world.local_rank} but only {torch.cuda.device_count()} "
@@ -72,9 +93,10 @@ def init_from_env(device: torch.device) -> tuple[World, torch.device]:
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None)
-    log.info("rank %d of %d (local rank %d), backend %s, device %s", world.rank, world.size,
-             world.local_rank, backend, device)
+        dist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None,
+                                timeout=timeout)
+    log.info("rank %d of %d (local rank %d), backend %s, device %s, collective timeout %s", world.rank,
+             world.size, world.local_rank, backend, device, timeout)
     return world, device
 
 
