@@ -24,7 +24,7 @@ import torch
 
 from tcnvae.data.fetch import fetch
 from tcnvae.train.batches import global_batches
-from tcnvae.train.distributed import TIMEOUT_ENV, World
+from tcnvae.train.distributed import TIMEOUT_ENV, DistributedError, World, group_timeout
 from tests.support import TINY_TRAINING
 from tests.train.hapt_folder import write_hapt_folder
 
@@ -167,6 +167,20 @@ def test_two_gloo_processes_train_a_partly_labelled_folder_in_step(tmp_path: Pat
     assert all(r["ce"] > 0 and r["recon"] > 0 and "pseudo_share" in r for r in history)
     metrics = json.loads((out / "eval_metrics.json").read_text())["training"]
     assert metrics["n_unlabelled_windows"]["train"] > 0 and metrics["hardware"]["processes"] == 2
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "abc", "nan", "inf", "1e30"])
+def test_a_collective_timeout_that_is_not_a_usable_number_of_minutes_is_named(value: str, monkeypatch) -> None:
+    monkeypatch.setenv(TIMEOUT_ENV, value)
+    with pytest.raises(DistributedError, match=f"{TIMEOUT_ENV}='{re.escape(value)}'"):
+        group_timeout()
+
+
+def test_the_collective_timeout_defaults_to_three_hours_and_takes_fractions(monkeypatch) -> None:
+    monkeypatch.delenv(TIMEOUT_ENV, raising=False)
+    assert group_timeout().total_seconds() == 180 * 60
+    monkeypatch.setenv(TIMEOUT_ENV, "0.5")
+    assert group_timeout().total_seconds() == 30
 
 
 @pytest.mark.skipif(not TORCHRUN.is_file(), reason="torchrun is installed with torch")

@@ -62,12 +62,12 @@ def group_timeout() -> timedelta:
     """How long a rank waits in one collective ($TCNVAE_DIST_TIMEOUT_MIN, default 180 minutes)."""
     text = os.environ.get(TIMEOUT_ENV, str(DEFAULT_TIMEOUT_MIN))
     try:
-        minutes = float(text)
-    except ValueError:
-        minutes = float("nan")
-    if not minutes > 0:
+        timeout = timedelta(minutes=float(text))
+    except (ValueError, OverflowError):  # not a number, nan, inf, beyond timedelta's range
+        timeout = None
+    if timeout is None or timeout <= timedelta(0):
         raise DistributedError(f"{TIMEOUT_ENV}={text!r}: expected a positive number of minutes")
-    return timedelta(minutes=minutes)
+    return timeout
 
 
 def env_world() -> World:
