@@ -53,7 +53,8 @@ class Process:
         raise RuntimeError(f"not ready within {deadline_s} s:\n{self.output()}")
 
     def output(self) -> str:
-        self._fh.flush()
+        if not self._fh.closed:  # closed once stopped; the log holds everything then
+            self._fh.flush()
         return self.log.read_text(errors="replace")
 
     def kill(self) -> None:
