@@ -38,8 +38,10 @@ def test_unsafe_settings_are_refused(serve_models):
 
 
 def test_sigterm_drains_in_flight_requests(serve_models, windows):
-    server = ServerProcess(serve_models, "--max-batch", "8").wait_ready()
-    big = {"windows": np.repeat(windows, 24, axis=0).tolist()}  # 192 windows: ~0.2 s of work each
+    # 256 windows (the request limit) in micro-batches of 4: long enough in flight that the poll
+    # below sees the last request still held on a loaded machine
+    server = ServerProcess(serve_models, "--max-batch", "4").wait_ready()
+    big = {"windows": np.repeat(windows, 32, axis=0).tolist()}
     results: list[int] = []
 
     def call() -> None:
