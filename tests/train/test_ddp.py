@@ -10,6 +10,7 @@ on 2 ranks the same way, and the shards of each global batch are checked to part
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -24,7 +25,7 @@ import torch
 
 from tcnvae.data.fetch import fetch
 from tcnvae.train.batches import global_batches
-from tcnvae.train.distributed import TIMEOUT_ENV, DistributedError, World, group_timeout
+from tcnvae.train.distributed import TIMEOUT_ENV, DistributedError, World, group_timeout, init_from_env
 from tests.support import TINY_TRAINING
 from tests.train.hapt_folder import write_hapt_folder
 
@@ -181,6 +182,23 @@ def test_the_collective_timeout_defaults_to_three_hours_and_takes_fractions(monk
     assert group_timeout().total_seconds() == 180 * 60
     monkeypatch.setenv(TIMEOUT_ENV, "0.5")
     assert group_timeout().total_seconds() == 30
+
+
+def test_a_process_group_that_already_exists_is_joined_as_it_is(tmp_path: Path, monkeypatch, caplog) -> None:
+    # A caller's own group keeps its own timeout: the log must not claim ours.
+    torch.distributed.init_process_group("gloo", store=torch.distributed.FileStore(str(tmp_path / "store"), 1),
+                                         rank=0, world_size=1)
+    try:
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        monkeypatch.setenv("RANK", "0")
+        monkeypatch.setenv(TIMEOUT_ENV, "45")
+        with caplog.at_level(logging.INFO, logger="tcnvae.train.distributed"):
+            world, device = init_from_env(torch.device("cpu"))
+    finally:
+        torch.distributed.destroy_process_group()
+    assert world == World(0, 2, 0) and device == torch.device("cpu")
+    assert "process group already initialised (backend gloo)" in caplog.text
+    assert "collective timeout" not in caplog.text
 
 
 @pytest.mark.skipif(not TORCHRUN.is_file(), reason="torchrun is installed with torch")

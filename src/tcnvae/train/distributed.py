@@ -92,9 +92,12 @@ def init_from_env(device: torch.device) -> tuple[World, torch.device]:
         device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
-    if not dist.is_initialized():
-        dist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None,
-                                timeout=timeout)
+    if dist.is_initialized():  # a caller's own group keeps the timeout it was created with
+        log.info("rank %d of %d (local rank %d), process group already initialised (backend %s), device %s",
+                 world.rank, world.size, world.local_rank, dist.get_backend(), device)
+        return world, device
+    dist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None,
+                            timeout=timeout)
     log.info("rank %d of %d (local rank %d), backend %s, device %s, collective timeout %s", world.rank,
              world.size, world.local_rank, backend, device, timeout)
     return world, device
