@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +17,18 @@ import httpx
 from tests.serve.server import ServerProcess
 
 TCNVAE = Path(sys.executable).with_name("tcnvae")
+
+
+def hold_request(server: ServerProcess, path: str, body: bytes) -> socket.socket:
+    """A request whose client has sent the headers and only part of `body`: the server holds it
+    (it counts in /status `inflight`) until the rest is sent on the returned socket."""
+    held = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    held.sendall(b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % (path.encode(), len(body)) + body[:100])
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{server.url}/status").json()["inflight"] < 1:  # the server is reading the body
+        assert time.monotonic() < deadline, "the held request never arrived"
+    return held
 
 
 def test_tampered_release_is_refused(tmp_path, serve_models):
@@ -37,21 +52,13 @@ def test_unsafe_settings_are_refused(serve_models):
 
 def test_sigterm_drains_in_flight_requests(serve_models, windows):
     """A request the server holds when SIGTERM arrives is still answered, and the server then
-    exits cleanly. The request is held deterministically, as in the test below: its client has sent
+    exits cleanly. The request is held deterministically (`hold_request`): its client has sent
     only part of the body (timing a batch of fast requests against a poll raced on a loaded machine)."""
-    import http.client
-    import json
-    import socket
-
     server = ServerProcess(serve_models).wait_ready()
     body = json.dumps({"windows": windows.tolist()}).encode()
-    held = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-    held.sendall(b"POST /infer/batch HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: %d\r\n\r\n" % len(body) + body[:100])
-    deadline = time.monotonic() + 60
-    while httpx.get(f"{server.url}/status").json()["inflight"] < 1:
-        assert time.monotonic() < deadline, "the held request never arrived"
+    held = hold_request(server, "/infer/batch", body)
     server.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 60
     # The shutdown has begun once the listener is closed: new connections are refused.
     while True:
         try:
@@ -75,19 +82,11 @@ def test_sigterm_drains_in_flight_requests(serve_models, windows):
 def test_max_inflight_refuses_on_arrival_with_503_and_retry_after(serve_models, windows):
     """A client still sending its body holds the one slot: the next request is refused before its
     body is read; the held request then completes normally."""
-    import json
-    import socket
-
     server = ServerProcess(serve_models, "--max-inflight", "1").wait_ready()
     try:
         body = json.dumps({"x": windows[0].tolist()}).encode()
-        slow = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-        slow.sendall(b"POST /infer HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n" % len(body) + body[:100])
+        slow = hold_request(server, "/infer", body)
         with httpx.Client(base_url=server.url, timeout=30) as client:
-            deadline = time.monotonic() + 60
-            while client.get("/status").json()["inflight"] < 1:  # the server is reading the slow body
-                assert time.monotonic() < deadline, "the slow request never arrived"
             refused = client.post("/infer", json={"x": windows[1].tolist()})
             assert refused.status_code == 503 and refused.headers["retry-after"]
             assert "limit 1" in refused.json()["error"]
