@@ -28,7 +28,8 @@ def test_refit_trains_on_the_validation_subjects_for_the_selected_epochs(tmp_pat
     torch.set_num_threads(2)
     cfg = build_config(**{**TINY_TRAINING, "refit": True})
     run = tmp_path / "run"
-    results = train_run(cfg, run)
+    steps: list[dict] = []
+    results = train_run(cfg, run, on_step=steps.append)
 
     selection = _rows(run / SELECTION_DIR / "history.jsonl")
     assert all("val_macro_f1" in r for r in selection)  # the first stage validated every epoch
@@ -38,6 +39,10 @@ def test_refit_trains_on_the_validation_subjects_for_the_selected_epochs(tmp_pat
     assert [r["epoch"] for r in refit] == list(range(1, chosen + 1))  # the selected budget, no more
     assert not any("val_macro_f1" in r for r in refit)
     assert refit[-1]["lr"] < 1e-3 * cfg.lr  # annealed over that budget, not cut off mid-schedule
+    # Progress reports each stage's own budget (the CLI's "epoch 2/3"), the refit's the selected one.
+    budgets = [m["epochs"] for m in steps]
+    first = len(selection) * steps[0]["steps"]
+    assert set(budgets[:first]) == {cfg.epochs} and set(budgets[first:]) == {chosen}
 
     labels = json.loads((run / "labels.json").read_text())
     assert not labels["subjects"].get("validation")  # the validation subject now trains

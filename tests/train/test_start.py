@@ -69,6 +69,14 @@ def test_progress_lines_without_a_terminal() -> None:
     assert lines[-1].startswith("epoch 2/3   40%  step 4/10") and "windows/s" in lines[-1] and "ETA epoch" in lines[-1]
 
 
+def test_progress_counts_the_epochs_of_the_stage_it_is_told() -> None:
+    stream = io.StringIO()  # a refit stage trains the selected 12 epochs of a 30-epoch config
+    progress = TrainProgress(epochs=30, batch_size=64, every=0.0, stream=stream)
+    for step in range(1, 3):
+        progress.on_step({"epoch": 3, "epochs": 12, "step": step, "steps": 10, "loss": 1.5, "ce": 1.0})
+    assert stream.getvalue().splitlines()[-1].startswith("epoch 3/12   20%  step 2/10")
+
+
 def test_progress_is_throttled() -> None:
     stream = io.StringIO()
     progress = TrainProgress(epochs=1, batch_size=8, every=3600.0, stream=stream)

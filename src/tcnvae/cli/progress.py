@@ -32,6 +32,8 @@ class TrainProgress:
             print(line, file=self.stream, flush=True)
 
     def on_step(self, m: dict) -> None:
+        # The stage's own budget when the trainer sends it: a refit trains for the selected epochs, not the config's.
+        epochs = m.get("epochs", self.epochs)
         self.steps_done += 1
         if self.steps_done == 1:  # start-up cost: imports, data loading (or the window cache), model build
             self.write(f"first training step {seconds_since_start():.1f} s after the command started")
@@ -39,7 +41,7 @@ class TrainProgress:
         if self.bar is not None:
             if self.bar.total != m["steps"]:
                 self.bar.reset(total=m["steps"])
-            self.bar.set_description(f"epoch {m['epoch']}/{self.epochs}")
+            self.bar.set_description(f"epoch {m['epoch']}/{epochs}")
             self.bar.set_postfix(loss=f"{m['loss']:.3f}", ce=f"{m['ce']:.3f}", refresh=False)
             self.bar.update(1)
             return
@@ -50,8 +52,8 @@ class TrainProgress:
         steps = m["steps"]
         rate = self.steps_done / max(now - self.t0, 1e-9)  # steps/s over this command
         epoch_left = (steps - m["step"]) / rate
-        run_left = ((self.epochs - m["epoch"]) * steps + steps - m["step"]) / rate
-        self.write(f"epoch {m['epoch']}/{self.epochs}  {100.0 * m['step'] / steps:3.0f}%  step {m['step']}/{steps}"
+        run_left = ((epochs - m["epoch"]) * steps + steps - m["step"]) / rate
+        self.write(f"epoch {m['epoch']}/{epochs}  {100.0 * m['step'] / steps:3.0f}%  step {m['step']}/{steps}"
                    f"  {rate * self.batch_size:,.0f} windows/s  loss {m['loss']:.3f}"
                    f"  ETA epoch {eta_text(epoch_left)}, run {eta_text(run_left)} (at most; early stopping may end it sooner)")
 

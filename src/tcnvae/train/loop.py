@@ -250,7 +250,8 @@ class Trainer:
                 sums[k] = sums.get(k, 0.0) + v
             n += 1
             if self.world.main:
-                self.on_step({"epoch": epoch + 1, "step": step + 1, "steps": self.steps_per_epoch, **parts})
+                self.on_step({"epoch": epoch + 1, "epochs": self.cfg.epochs, "step": step + 1,
+                              "steps": self.steps_per_epoch, **parts})
         return {k: v / max(n, 1) for k, v in sums.items()}
 
     def _validate(self) -> dict:
