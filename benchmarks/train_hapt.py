@@ -37,7 +37,8 @@ from tcnvae.model.presets import preset_has_batch_norm  # noqa: E402
 from tcnvae.train.config import build_config  # noqa: E402
 from tcnvae.train.cv import adapted_fold_scores, averaged_fold_scores  # noqa: E402
 from tcnvae.train.prepare import prepare, shifted_windows, split_windows  # noqa: E402
-from tcnvae.train.run import train_run  # noqa: E402
+from tcnvae.train.loop import HISTORY_FILE  # noqa: E402
+from tcnvae.train.run import SELECTION_DIR, has_state, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,9 +56,9 @@ SHIFTS = [-50, -25, 25, 50]  # what `tcnvae evaluate --average-shifts 25,50` ave
 
 
 def tcnvae(cfg, run_dir: Path) -> dict:
-    res = train_run(cfg, run_dir, resume=(run_dir / "state.pt").exists() or (run_dir / "selection" / "state.pt").exists())
+    res = train_run(cfg, run_dir, resume=has_state(run_dir))
     # Training time from the epochs' own timings (a refit's first stage too): right for a resumed run as well.
-    histories = [run_dir / "history.jsonl", run_dir / "selection" / "history.jsonl"]
+    histories = [run_dir / HISTORY_FILE, run_dir / SELECTION_DIR / HISTORY_FILE]
     seconds = sum(json.loads(row)["seconds"] for h in histories if h.is_file()
                   for row in h.read_text().splitlines() if row.strip())
     metrics = json.loads((run_dir / "eval_metrics.json").read_text())

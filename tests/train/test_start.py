@@ -60,9 +60,9 @@ def test_unknown_preset_and_bad_values_are_config_errors() -> None:
 
 def test_progress_lines_without_a_terminal() -> None:
     stream = io.StringIO()  # not a TTY: no bar, plain lines
-    progress = TrainProgress(epochs=3, batch_size=64, every=0.0, stream=stream)
+    progress = TrainProgress(batch_size=64, every=0.0, stream=stream)
     for step in range(1, 5):
-        progress.on_step({"epoch": 2, "step": step, "steps": 10, "loss": 1.5, "ce": 1.0})
+        progress.on_step({"epoch": 2, "epochs": 3, "step": step, "steps": 10, "loss": 1.5, "ce": 1.0})
     progress.close()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 5 and lines[0].startswith("first training step ") and lines[0].endswith(" s after the command started")
@@ -71,7 +71,7 @@ def test_progress_lines_without_a_terminal() -> None:
 
 def test_progress_counts_the_epochs_of_the_stage_it_is_told() -> None:
     stream = io.StringIO()  # a refit stage trains the selected 12 epochs of a 30-epoch config
-    progress = TrainProgress(epochs=30, batch_size=64, every=0.0, stream=stream)
+    progress = TrainProgress(batch_size=64, every=0.0, stream=stream)
     for step in range(1, 3):
         progress.on_step({"epoch": 3, "epochs": 12, "step": step, "steps": 10, "loss": 1.5, "ce": 1.0})
     assert stream.getvalue().splitlines()[-1].startswith("epoch 3/12   20%  step 2/10")
@@ -79,9 +79,9 @@ def test_progress_counts_the_epochs_of_the_stage_it_is_told() -> None:
 
 def test_progress_is_throttled() -> None:
     stream = io.StringIO()
-    progress = TrainProgress(epochs=1, batch_size=8, every=3600.0, stream=stream)
+    progress = TrainProgress(batch_size=8, every=3600.0, stream=stream)
     for step in range(1, 50):
-        progress.on_step({"epoch": 1, "step": step, "steps": 50, "loss": 1.0, "ce": 1.0})
+        progress.on_step({"epoch": 1, "epochs": 1, "step": step, "steps": 50, "loss": 1.0, "ce": 1.0})
     assert stream.getvalue().splitlines() == [stream.getvalue().splitlines()[0]]  # only the start-up line
 
 

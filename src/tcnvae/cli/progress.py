@@ -17,8 +17,8 @@ from tcnvae.progress import PROGRESS_EVERY_S, eta_text, seconds_since_start
 class TrainProgress:
     """`on_step` callback for `train_run`: bar or periodic lines (epoch, %, windows/s, ETA)."""
 
-    def __init__(self, epochs: int, batch_size: int, every: float = PROGRESS_EVERY_S, stream=None) -> None:
-        self.epochs, self.batch_size, self.every = epochs, batch_size, every
+    def __init__(self, batch_size: int, every: float = PROGRESS_EVERY_S, stream=None) -> None:
+        self.batch_size, self.every = batch_size, every
         self.stream = stream or sys.stdout
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=self.stream) if self.tty else None
@@ -32,8 +32,8 @@ class TrainProgress:
             print(line, file=self.stream, flush=True)
 
     def on_step(self, m: dict) -> None:
-        # The stage's own budget when the trainer sends it: a refit trains for the selected epochs, not the config's.
-        epochs = m.get("epochs", self.epochs)
+        # The trainer's budget for this stage: a refit trains for the selected epochs, not the config's.
+        epochs = m["epochs"]
         self.steps_done += 1
         if self.steps_done == 1:  # start-up cost: imports, data loading (or the window cache), model build
             self.write(f"first training step {seconds_since_start():.1f} s after the command started")

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     def on_step(m: dict) -> None:
         if bar.total != m["steps"]:
             bar.reset(total=m["steps"])
-        bar.set_description(f"epoch {m['epoch']}/{cfg.epochs}")
+        bar.set_description(f"epoch {m['epoch']}/{m['epochs']}")
         bar.set_postfix(loss=f"{m['loss']:.3f}", refresh=False)
         bar.update(1)
 

@@ -84,7 +84,7 @@ def _train(args: argparse.Namespace, cfg, device, world) -> int:
     if not world.main:  # one voice: rank 0 reports; the others only warn (and log --sync-check digests)
         logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger("tcnvae.train.loop.sync").setLevel(logging.INFO)
-    progress = TrainProgress(cfg.epochs, cfg.batch_size, stream=None if world.main else open(os.devnull, "w"))
+    progress = TrainProgress(cfg.batch_size, stream=None if world.main else open(os.devnull, "w"))
 
     def on_epoch(row: dict) -> None:
         validated = "val_macro_f1" in row or "val_loss" in row  # a refit has no validation subjects
